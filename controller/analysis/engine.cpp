@@ -1,0 +1,570 @@
+#include "analysis/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis/decode.h"
+#include "analysis/flow_table.h"
+#include "analysis/ip_reassembly.h"
+#include "analysis/registry.h"
+#include "analysis/tcp_reassembly.h"
+
+namespace botscope::analysis {
+
+namespace {
+
+constexpr Timestamp kSweepInterval = 1'000'000'000;
+/// Bytes of each direction buffered while looking for a stream's protocol.
+constexpr std::size_t kProbeBytes = 2048;
+/// UDP datagrams of a flow offered to the probes before the flow is left unanalysed.
+constexpr std::uint8_t kUdpProbePackets = 4;
+
+constexpr int kUdpUnprobed = -1;
+constexpr int kUdpNone = -2;
+
+struct IpAddressHash {
+    std::size_t operator()(const IpAddress& a) const noexcept {
+        std::uint64_t h = 1469598103934665603ull;
+        for (std::size_t i = 0; i < (a.v6 ? 16u : 4u); ++i)
+            h = (h ^ a.bytes[i]) * 1099511628211ull;
+        return static_cast<std::size_t>(h ^ a.v6);
+    }
+};
+
+int idx(Direction d) {
+    return static_cast<int>(d);
+}
+
+class TcpConnection;
+
+struct FlowState {
+    FlowInfo info;
+    std::uint64_t packets[2] = {0, 0};
+    std::uint64_t bytes[2] = {0, 0};
+    std::uint64_t payload[2] = {0, 0};
+    std::uint8_t flags[2] = {0, 0};  // every TCP flag seen per direction
+    bool synack_seen = false;
+    HostRecord* hosts[2] = {nullptr, nullptr};
+    std::unique_ptr<TcpConnection> tcp;
+    int udp_analyzer = kUdpUnprobed;
+    std::uint8_t udp_probes = 0;
+    std::string_view service;
+};
+
+using Table = FlowTable<FlowState>;
+
+}  // namespace
+
+class Engine::Impl {
+public:
+    explicit Impl(int link_type);
+
+    void process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len);
+    NetworkResult finish();
+
+    void end_flow(Table::Entry& e, Timestamp ts);
+
+    int link_type_;
+    NetworkResult result_;
+    Table flows_;
+    IpReassembler frags_;
+    ReassemblyBudget budget_;
+    std::vector<std::unique_ptr<DatagramAnalyzer>> datagram_;
+    std::unordered_map<IpAddress, HostRecord, IpAddressHash> hosts_;
+    FlowId next_flow_id_ = 1;
+    Timestamp now_ = 0;
+    Timestamp last_sweep_ = 0;
+    bool seen_packet_ = false;
+
+private:
+    void handle(const PacketView& pkt, Timestamp ts, std::uint32_t wire_len);
+    HostRecord* host(const IpAddress& a, Timestamp ts);
+    void udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts);
+};
+
+namespace {
+
+/// One TCP connection: reassembly of both directions, then protocol detection, then the
+/// chosen analyzer.
+class TcpConnection final : public StreamSink {
+public:
+    TcpConnection(const FlowInfo& info, ReassemblyBudget& budget, NetworkResult& results)
+        : half_{TcpReassembler(Direction::kOrig, budget), TcpReassembler(Direction::kResp, budget)},
+          results_(&results) {
+        ctx_.flow = info;
+        ctx_.weirds = &results.weirds;
+    }
+
+    void packet(Direction dir, const PacketView& p, Timestamp ts) {
+        TcpReassembler& me = half_[idx(dir)];
+        TcpReassembler& peer = half_[idx(opposite(dir))];
+        if (p.tcp_flags & kTcpSyn)
+            me.syn(p.seq);
+        if (p.tcp_flags & kTcpRst)
+            rst_[idx(dir)] = true;
+        if ((p.tcp_flags & kTcpAck) && peer.started())
+            peer.peer_ack(p.ack, ts, *this);
+        bool fin = (p.tcp_flags & kTcpFin) != 0;
+        if (p.payload_len > 0 || fin) {
+            // A SYN carrying data (TFO) starts at seq + 1.
+            std::uint32_t seq = (p.tcp_flags & kTcpSyn) ? p.seq + 1 : p.seq;
+            me.segment(seq, p.payload, p.payload_len, fin, ts, *this);
+        }
+    }
+
+    bool closed() const { return rst_[0] || rst_[1] || (eof_[0] && eof_[1]); }
+
+    void finish(Timestamp ts) {
+        if (finished_)
+            return;
+        finished_ = true;
+        half_[0].flush(ts, *this);
+        half_[1].flush(ts, *this);
+        if (mode_ == Mode::kProbing)
+            decide(ts, true);
+        if (analyzer_)
+            analyzer_->on_end(ts);
+    }
+
+    std::string_view service() const { return service_; }
+    const TcpReassembler& half(Direction d) const { return half_[idx(d)]; }
+    bool reset_by(Direction d) const { return rst_[idx(d)]; }
+
+    void stream_data(Direction dir, std::span<const std::uint8_t> data, Timestamp ts) override {
+        switch (mode_) {
+            case Mode::kAttached:
+                if (!analyzer_->gave_up())
+                    analyzer_->on_data(dir, data, ts);
+                return;
+            case Mode::kProbing: {
+                auto& buf = probe_[idx(dir)];
+                std::size_t take = std::min(data.size(), kProbeBytes - buf.size());
+                if (take > 0) {
+                    buf.insert(buf.end(), data.begin(), data.begin() + take);
+                    chunks_.push_back({dir, take, ts});
+                }
+                decide(ts, false);
+                // Bytes beyond the probe window arrive after the decision.
+                if (take < data.size() && mode_ == Mode::kAttached && !analyzer_->gave_up())
+                    analyzer_->on_data(dir, data.subspan(take), ts);
+                return;
+            }
+            case Mode::kNone:
+                return;
+        }
+    }
+
+    void stream_gap(Direction dir, std::uint64_t len, Timestamp ts) override {
+        switch (mode_) {
+            case Mode::kAttached:
+                if (!analyzer_->gave_up())
+                    analyzer_->on_gap(dir, len, ts);
+                return;
+            case Mode::kProbing:
+                // What follows a hole cannot be matched against a protocol's opening.
+                decide(ts, true);
+                if (mode_ == Mode::kAttached && !analyzer_->gave_up())
+                    analyzer_->on_gap(dir, len, ts);
+                return;
+            case Mode::kNone:
+                return;
+        }
+    }
+
+    void stream_eof(Direction dir, Timestamp ts) override {
+        eof_[idx(dir)] = true;
+        if (mode_ == Mode::kProbing && eof_[0] && eof_[1])
+            decide(ts, true);
+        if (mode_ == Mode::kAttached && !analyzer_->gave_up())
+            analyzer_->on_eof(dir, ts);
+    }
+
+private:
+    enum class Mode : std::uint8_t { kProbing, kAttached, kNone };
+    struct Chunk {
+        Direction dir;
+        std::size_t len;
+        Timestamp ts;
+    };
+
+    /// Asks the probes; `final` means no more bytes will come before a decision is needed.
+    void decide(Timestamp ts, bool final) {
+        ProbeInput in{probe_[0], probe_[1], &ctx_.flow};
+        bool waiting = false;
+        for (const auto& entry : stream_analyzers()) {
+            switch (entry.probe(in)) {
+                case ProbeResult::kMatch:
+                    attach(entry, ts);
+                    return;
+                case ProbeResult::kNeedMore:
+                    waiting = true;
+                    break;
+                case ProbeResult::kNoMatch:
+                    break;
+            }
+        }
+        // Every supported protocol shows itself in its first lines: a full window that still
+        // matched nothing is something else.
+        bool one_full = probe_[0].size() >= kProbeBytes || probe_[1].size() >= kProbeBytes;
+        if (!waiting || final || one_full)
+            give_up_probing();
+    }
+
+    void attach(const StreamAnalyzerEntry& entry, Timestamp ts) {
+        analyzer_ = entry.make(ctx_, *results_);
+        service_ = entry.name;
+        mode_ = Mode::kAttached;
+        // Replay the buffered opening in arrival order so request/reply pairing holds.
+        std::size_t pos[2] = {0, 0};
+        for (const auto& c : chunks_) {
+            if (analyzer_->gave_up())
+                break;
+            auto& buf = probe_[idx(c.dir)];
+            if (c.len > 0)
+                analyzer_->on_data(
+                    c.dir, std::span<const std::uint8_t>(buf).subspan(pos[idx(c.dir)], c.len),
+                    c.ts);
+            pos[idx(c.dir)] += c.len;
+        }
+        release_probe();
+        for (int d = 0; d < 2; ++d)
+            if (eof_[d] && !analyzer_->gave_up())
+                analyzer_->on_eof(static_cast<Direction>(d), ts);
+    }
+
+    void give_up_probing() {
+        mode_ = Mode::kNone;
+        release_probe();
+    }
+
+    void release_probe() {
+        std::vector<std::uint8_t>().swap(probe_[0]);
+        std::vector<std::uint8_t>().swap(probe_[1]);
+        std::vector<Chunk>().swap(chunks_);
+    }
+
+    TcpReassembler half_[2];
+    NetworkResult* results_;
+    AnalyzerContext ctx_;
+    Mode mode_ = Mode::kProbing;
+    std::vector<std::uint8_t> probe_[2];
+    std::vector<Chunk> chunks_;
+    std::unique_ptr<StreamAnalyzer> analyzer_;
+    std::string_view service_;
+    bool rst_[2] = {false, false};
+    bool eof_[2] = {false, false};
+    bool finished_ = false;
+};
+
+/// Zeek's conn_state vocabulary, which analysts already read fluently.
+std::string tcp_state(const FlowState& s, const TcpConnection* c) {
+    bool syn = s.flags[0] & kTcpSyn;
+    bool synack = s.synack_seen;
+    bool resp_seen = s.packets[1] > 0;
+    bool rst_o = c && c->reset_by(Direction::kOrig);
+    bool rst_r = c && c->reset_by(Direction::kResp);
+    bool fin_o = s.flags[0] & kTcpFin;
+    bool fin_r = s.flags[1] & kTcpFin;
+    if (!syn)
+        return "OTH";
+    if (!synack) {
+        if (rst_r)
+            return "REJ";
+        if (rst_o)
+            return "RSTOS0";
+        if (fin_o)
+            return "SH";
+        return resp_seen ? "OTH" : "S0";
+    }
+    if (rst_o)
+        return "RSTO";
+    if (rst_r)
+        return "RSTR";
+    if (fin_o && fin_r)
+        return "SF";
+    if (fin_o)
+        return "S2";
+    if (fin_r)
+        return "S3";
+    return "S1";
+}
+
+}  // namespace
+
+Engine::Impl::Impl(int link_type) : link_type_(link_type) {
+    for (const auto& entry : datagram_analyzers())
+        datagram_.push_back(entry.make(result_));
+}
+
+HostRecord* Engine::Impl::host(const IpAddress& a, Timestamp ts) {
+    auto it = hosts_.find(a);
+    if (it == hosts_.end()) {
+        if (hosts_.size() >= NetworkResult::kMaxHosts) {
+            ++result_.hosts_dropped;
+            return nullptr;
+        }
+        HostRecord h;
+        h.addr = a;
+        h.first_ts = ts;
+        it = hosts_.emplace(a, h).first;
+    }
+    return &it->second;
+}
+
+void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
+    FlowState& s = e.state;
+    if (s.tcp)
+        s.tcp->finish(ts);
+    if (s.udp_analyzer >= 0)
+        datagram_[static_cast<std::size_t>(s.udp_analyzer)]->on_flow_end(s.info.id, ts);
+    ++result_.flows_total;
+    if (s.hosts[0])
+        ++s.hosts[0]->flows_originated;
+    if (s.hosts[1])
+        ++s.hosts[1]->flows_responded;
+    FlowRecord r;
+    r.id = s.info.id;
+    r.transport = s.info.transport;
+    r.orig = s.info.orig;
+    r.resp = s.info.resp;
+    r.start = s.info.start;
+    r.end = e.last;
+    for (int d = 0; d < 2; ++d) {
+        r.packets[d] = s.packets[d];
+        r.bytes[d] = s.bytes[d];
+        r.payload_bytes[d] = s.payload[d];
+    }
+    if (s.tcp) {
+        r.service = std::string(s.tcp->service());
+        r.state = tcp_state(s, s.tcp.get());
+        r.gap_bytes =
+            s.tcp->half(Direction::kOrig).gap_bytes() + s.tcp->half(Direction::kResp).gap_bytes();
+        r.midstream =
+            s.tcp->half(Direction::kOrig).midstream() || s.tcp->half(Direction::kResp).midstream();
+        result_.tcp_gap_bytes += r.gap_bytes;
+        result_.tcp_retransmitted_bytes += s.tcp->half(Direction::kOrig).retransmitted_bytes() +
+                                           s.tcp->half(Direction::kResp).retransmitted_bytes();
+    } else {
+        r.service = std::string(s.service);
+    }
+    if (result_.flows.size() < NetworkResult::kMaxFlowRecords) {
+        result_.flows.push_back(std::move(r));
+    } else {
+        ++result_.flows_dropped;
+    }
+}
+
+void Engine::Impl::process(Timestamp ts, std::span<const std::uint8_t> frame,
+                           std::uint32_t wire_len) {
+    CaptureInfo& cap = result_.capture;
+    ++cap.packets;
+    cap.bytes += wire_len;
+    cap.captured_bytes += frame.size();
+    if (frame.size() < wire_len)
+        ++cap.snapped_packets;
+    if (!seen_packet_) {
+        seen_packet_ = true;
+        cap.first_ts = cap.last_ts = now_ = last_sweep_ = ts;
+    }
+    if (ts < now_) {
+        ++cap.ts_backwards;
+    } else {
+        now_ = ts;
+    }
+    cap.first_ts = std::min(cap.first_ts, ts);
+    cap.last_ts = std::max(cap.last_ts, ts);
+    // Timers run on the newest time seen, so a packet stamped in the past expires nothing.
+    if (now_ - last_sweep_ >= kSweepInterval) {
+        last_sweep_ = now_;
+        flows_.expire(now_, [this](Table::Entry& e) { end_flow(e, e.last); });
+        frags_.expire(now_);
+    }
+
+    PacketView pkt;
+    DecodeStatus st = decode_frame(link_type_, frame, pkt);
+    switch (st) {
+        case DecodeStatus::kOk:
+            handle(pkt, ts, wire_len);
+            return;
+        case DecodeStatus::kNotIp:
+            ++cap.non_ip_packets;
+            return;
+        case DecodeStatus::kTruncated:
+            ++cap.decode_errors;
+            result_.weirds.add("ip", "packet_truncated_header", ts, 0);
+            return;
+        case DecodeStatus::kMalformed:
+            ++cap.decode_errors;
+            result_.weirds.add("ip", "packet_malformed_header", ts, 0);
+            return;
+        case DecodeStatus::kFragment: {
+            ++cap.fragments;
+            auto r = frags_.add(pkt, ts);
+            if (r.weird)
+                result_.weirds.add("ip", r.weird, ts, 0);
+            if (r.outcome != IpReassembler::Outcome::kComplete)
+                return;
+            ++cap.reassembled_datagrams;
+            auto data = frags_.payload();
+            PacketView whole = pkt;
+            whole.ip_proto = pkt.frag.next_proto;
+            DecodeStatus ts2 =
+                decode_transport(data, static_cast<std::uint32_t>(data.size()), whole);
+            if (ts2 != DecodeStatus::kOk) {
+                ++cap.decode_errors;
+                result_.weirds.add("ip", "fragment_bad_transport", ts, 0);
+                return;
+            }
+            handle(whole, ts,
+                   static_cast<std::uint32_t>(data.size()) + (pkt.ip_len - pkt.payload_len));
+            return;
+        }
+    }
+}
+
+void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wire_len) {
+    std::uint16_t sport = pkt.sport, dport = pkt.dport;
+    if (pkt.transport == Transport::kIcmp || pkt.transport == Transport::kIcmp6) {
+        // As Zeek and Arkime do: one ICMP "flow" per address pair and message kind, with the
+        // type and code as its ports; echo requests and replies share it.
+        bool v6 = pkt.transport == Transport::kIcmp6;
+        bool echo = v6 ? (pkt.icmp_type == 128 || pkt.icmp_type == 129)
+                       : (pkt.icmp_type == 8 || pkt.icmp_type == 0);
+        sport = echo ? (v6 ? 128 : 8) : pkt.icmp_type;
+        dport = echo ? 0 : pkt.icmp_code;
+    } else if (pkt.transport == Transport::kOther) {
+        sport = dport = 0;
+    }
+    FlowKey key = FlowKey::make(pkt.src, sport, pkt.dst, dport, pkt.ip_proto);
+    Table::Entry* e = flows_.find(key);
+
+    bool tcp = pkt.transport == Transport::kTcp;
+    bool pure_syn = tcp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+    if (e && tcp && pure_syn && e->cls == FlowClass::kTcpClosed) {
+        // Port reuse: a fresh SYN on a finished connection starts a new one.
+        flows_.remove(*e, [this, ts](Table::Entry& old) { end_flow(old, ts); });
+        e = nullptr;
+    }
+    if (!e) {
+        if (flows_.full()) {
+            result_.weirds.add("flow", "flow_table_full", ts, 0);
+            flows_.evict_oldest([this](Table::Entry& old) { end_flow(old, old.last); });
+        }
+        FlowState s;
+        s.info.id = next_flow_id_++;
+        s.info.transport = pkt.transport;
+        s.info.start = ts;
+        // A SYN-ACK seen first means the capture missed the SYN: its receiver is the client.
+        bool flip = tcp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+        Endpoint src{pkt.src, sport}, dst{pkt.dst, dport};
+        s.info.orig = flip ? dst : src;
+        s.info.resp = flip ? src : dst;
+        s.hosts[0] = host(s.info.orig.addr, ts);
+        s.hosts[1] = host(s.info.resp.addr, ts);
+        FlowClass cls =
+            tcp ? FlowClass::kTcpOpen
+                : (pkt.transport == Transport::kUdp ? FlowClass::kUdp : FlowClass::kOther);
+        e = &flows_.insert(key, cls, ts, std::move(s));
+        if (tcp)
+            e->state.tcp = std::make_unique<TcpConnection>(e->state.info, budget_, result_);
+    }
+    FlowState& s = e->state;
+    Direction dir = (pkt.src == s.info.orig.addr && sport == s.info.orig.port) ? Direction::kOrig
+                                                                               : Direction::kResp;
+    int d = idx(dir);
+    ++s.packets[d];
+    s.bytes[d] += wire_len;
+    s.payload[d] += pkt.payload_len;
+    if (HostRecord* h = s.hosts[d]) {
+        ++h->packets_sent;
+        h->bytes_sent += wire_len;
+        h->last_ts = std::max(h->last_ts, ts);
+    }
+    if (HostRecord* h = s.hosts[1 - d]) {
+        ++h->packets_received;
+        h->bytes_received += wire_len;
+        h->last_ts = std::max(h->last_ts, ts);
+    }
+
+    FlowClass cls = e->cls;
+    if (tcp) {
+        s.flags[d] |= pkt.tcp_flags;
+        if (dir == Direction::kResp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck))
+            s.synack_seen = true;
+        s.tcp->packet(dir, pkt, ts);
+        if (s.tcp->closed())
+            cls = FlowClass::kTcpClosed;
+    } else if (pkt.transport == Transport::kUdp) {
+        udp(*e, dir, pkt, ts);
+    }
+    flows_.touch(*e, ts, cls);
+}
+
+void Engine::Impl::udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts) {
+    FlowState& s = e.state;
+    if (s.udp_analyzer == kUdpNone)
+        return;
+    Datagram dg;
+    dg.flow = s.info;
+    dg.dir = dir;
+    dg.src = {pkt.src, pkt.sport};
+    dg.dst = {pkt.dst, pkt.dport};
+    dg.payload = pkt.payload;
+    dg.ts = ts;
+    if (s.udp_analyzer == kUdpUnprobed) {
+        for (std::size_t i = 0; i < datagram_.size(); ++i) {
+            if (datagram_[i]->probe(dg)) {
+                s.udp_analyzer = static_cast<int>(i);
+                s.service = datagram_analyzers()[i].name;
+                break;
+            }
+        }
+        if (s.udp_analyzer == kUdpUnprobed) {
+            if (++s.udp_probes >= kUdpProbePackets)
+                s.udp_analyzer = kUdpNone;
+            return;
+        }
+    }
+    datagram_[static_cast<std::size_t>(s.udp_analyzer)]->on_datagram(dg, result_.weirds);
+}
+
+NetworkResult Engine::Impl::finish() {
+    Timestamp end = result_.capture.last_ts;
+    flows_.clear([this, end](Table::Entry& e) { end_flow(e, std::max(e.last, end)); });
+    for (auto& a : datagram_)
+        a->finish(end);
+    std::sort(result_.flows.begin(), result_.flows.end(),
+              [](const FlowRecord& a, const FlowRecord& b) { return a.id < b.id; });
+    result_.hosts.reserve(hosts_.size());
+    for (auto& [addr, h] : hosts_)
+        result_.hosts.push_back(h);
+    std::sort(result_.hosts.begin(), result_.hosts.end(),
+              [](const HostRecord& a, const HostRecord& b) {
+                  return std::tie(a.first_ts, a.addr) < std::tie(b.first_ts, b.addr);
+              });
+    if (budget_.limit_hits > 0)
+        result_.weirds.add("tcp", "tcp_reassembly_limit", end, 0,
+                           std::to_string(budget_.limit_hits));
+    return std::move(result_);
+}
+
+Engine::Engine(int link_type) : impl_(std::make_unique<Impl>(link_type)) {}
+Engine::~Engine() = default;
+
+void Engine::process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len) {
+    impl_->process(ts, frame, wire_len);
+}
+
+NetworkResult Engine::finish() {
+    return impl_->finish();
+}
+
+std::size_t Engine::live_flows() const {
+    return impl_->flows_.size();
+}
+std::size_t Engine::reassembly_bytes() const {
+    return impl_->budget_.used;
+}
+
+}  // namespace botscope::analysis

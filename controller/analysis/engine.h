@@ -1,0 +1,37 @@
+#pragma once
+// The streaming analysis engine: packets in (in file order, one pass), NetworkResult out.
+// Memory grows with live flows and bounded result tables, never with the capture's size.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "analysis/network_result.h"
+#include "analysis/types.h"
+
+namespace botscope::analysis {
+
+class Engine {
+public:
+    /// `link_type` is the capture's LINKTYPE_ value (see decode.h).
+    explicit Engine(int link_type);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    /// One captured frame. `wire_len` is its length on the wire (>= frame.size()).
+    void process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len);
+
+    /// Ends every flow, flushes every analyzer and hands over the result. Call once.
+    NetworkResult finish();
+
+    /// Live state, for tests and progress displays.
+    std::size_t live_flows() const;
+    std::size_t reassembly_bytes() const;
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace botscope::analysis

@@ -1,0 +1,94 @@
+#pragma once
+// Everything the analysis of one capture produces: the `network` part of a report.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/analyzer.h"
+#include "analysis/proto/dns/dns_analyzer.h"
+#include "analysis/proto/http/http_analyzer.h"
+#include "analysis/proto/irc/irc_analyzer.h"
+#include "analysis/proto/smtp/smtp_analyzer.h"
+#include "analysis/proto/tftp/tftp_analyzer.h"
+#include "analysis/types.h"
+
+namespace botscope::analysis {
+
+/// Facts about the capture file itself (filled by the pcap source) and the packets in it
+/// (filled by the engine).
+struct CaptureInfo {
+    std::string format;        // "pcap" or "pcapng"
+    std::string byte_order;    // "little-endian" / "big-endian"
+    std::string ts_precision;  // "microsecond" / "nanosecond"
+    int link_type = -1;
+    std::string link_name;
+    std::uint32_t snaplen = 0;
+    std::uint64_t file_size = 0;
+
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;            // on the wire (original lengths)
+    std::uint64_t captured_bytes = 0;   // as stored
+    std::uint64_t snapped_packets = 0;  // stored shorter than on the wire
+    Timestamp first_ts = 0;
+    Timestamp last_ts = 0;
+    std::uint64_t ts_backwards = 0;  // packets older than one already seen
+    std::uint64_t non_ip_packets = 0;
+    std::uint64_t decode_errors = 0;
+    std::uint64_t fragments = 0;
+    std::uint64_t reassembled_datagrams = 0;
+    bool truncated = false;  // the file ended inside a packet or block
+    std::string truncation_reason;
+};
+
+struct HostRecord {
+    IpAddress addr;
+    std::uint64_t packets_sent = 0;
+    std::uint64_t packets_received = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t flows_originated = 0;
+    std::uint64_t flows_responded = 0;
+    Timestamp first_ts = 0;
+    Timestamp last_ts = 0;
+};
+
+struct FlowRecord {
+    FlowId id = 0;
+    Transport transport = Transport::kOther;
+    Endpoint orig;
+    Endpoint resp;
+    Timestamp start = 0;
+    Timestamp end = 0;
+    std::uint64_t packets[2] = {0, 0};  // indexed by Direction
+    std::uint64_t bytes[2] = {0, 0};    // IP bytes on the wire
+    std::uint64_t payload_bytes[2] = {0, 0};
+    std::string service;  // the analyzer that claimed it, empty if none
+    std::string state;    // TCP: Zeek-style conn_state (S0, SF, REJ, RSTO...); else empty
+    std::uint64_t gap_bytes = 0;
+    bool midstream = false;
+};
+
+struct NetworkResult {
+    static constexpr std::size_t kMaxFlowRecords = 100'000;
+    static constexpr std::size_t kMaxHosts = 65'536;
+
+    CaptureInfo capture;
+    std::vector<HostRecord> hosts;
+    std::uint64_t hosts_dropped = 0;
+    std::vector<FlowRecord> flows;  // by id
+    std::uint64_t flows_total = 0;
+    std::uint64_t flows_dropped = 0;
+    std::uint64_t tcp_gap_bytes = 0;
+    std::uint64_t tcp_retransmitted_bytes = 0;
+
+    irc::IrcResult irc;
+    dns::DnsResult dns;
+    http::HttpResult http;
+    smtp::SmtpResult smtp;
+    tftp::TftpResult tftp;
+
+    Weirds weirds;
+};
+
+}  // namespace botscope::analysis

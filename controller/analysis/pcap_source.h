@@ -1,0 +1,52 @@
+#pragma once
+// Reads a capture file through libpcap (pcap in either byte order, micro- or nanosecond
+// timestamps, pcapng) and feeds the engine. The only part of the analysis that knows libpcap.
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "analysis/network_result.h"
+
+namespace botscope::analysis {
+
+/// Why a capture could not be analysed at all (a truncated capture is not an error: its
+/// packets up to the break are analysed and the result is marked truncated).
+enum class CaptureError : std::uint8_t {
+    kNone,
+    kNotFound,         // no such file
+    kUnreadable,       // permission, is a directory, I/O error
+    kEmpty,            // zero bytes
+    kNotCapture,       // not a pcap or pcapng file
+    kUnsupportedLink,  // a link type the decoder does not know
+    kBadHeader,        // a capture whose file header is cut short or corrupt
+};
+
+const char* capture_error_name(CaptureError e);
+
+struct AnalyzeOutcome {
+    CaptureError error = CaptureError::kNone;
+    std::string message;  // one line, names the file and the problem
+    NetworkResult result;
+};
+
+/// Progress callback: bytes of the file consumed so far and its size.
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+/// Analyses one capture file.
+AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress = {});
+
+/// Analyses a capture held in memory (the fuzz target's way in).
+AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes);
+
+/// The plain libpcap read loop over a file (for the benchmark's baseline): packets and bytes.
+struct ReadLoopStats {
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    bool ok = false;
+    std::string message;
+};
+ReadLoopStats bare_read_loop(const std::string& path);
+
+}  // namespace botscope::analysis

@@ -1,0 +1,38 @@
+#include "analysis/registry.h"
+
+namespace botscope::analysis {
+
+namespace {
+
+template <typename A, auto Member>
+std::unique_ptr<StreamAnalyzer> make_stream(const AnalyzerContext& ctx, NetworkResult& r) {
+    return std::make_unique<A>(ctx, r.*Member);
+}
+
+template <typename A, auto Member>
+std::unique_ptr<DatagramAnalyzer> make_datagram(NetworkResult& r) {
+    return std::make_unique<A>(r.*Member);
+}
+
+constexpr StreamAnalyzerEntry kStreamAnalyzers[] = {
+    {"http", &http::probe, &make_stream<http::HttpAnalyzer, &NetworkResult::http>},
+    {"irc", &irc::probe, &make_stream<irc::IrcAnalyzer, &NetworkResult::irc>},
+    {"smtp", &smtp::probe, &make_stream<smtp::SmtpAnalyzer, &NetworkResult::smtp>},
+    {"dns", &dns::probe, &make_stream<dns::DnsTcpAnalyzer, &NetworkResult::dns>},
+};
+
+constexpr DatagramAnalyzerEntry kDatagramAnalyzers[] = {
+    {"dns", &make_datagram<dns::DnsUdpAnalyzer, &NetworkResult::dns>},
+    {"tftp", &make_datagram<tftp::TftpAnalyzer, &NetworkResult::tftp>},
+};
+
+}  // namespace
+
+std::span<const StreamAnalyzerEntry> stream_analyzers() {
+    return kStreamAnalyzers;
+}
+std::span<const DatagramAnalyzerEntry> datagram_analyzers() {
+    return kDatagramAnalyzers;
+}
+
+}  // namespace botscope::analysis

@@ -1,0 +1,80 @@
+// botscope-testgen: writes the project's generated captures.
+//   demo OUT.pcap   the emulated bot session the demo analyses
+//   seeds DIR       small captures of every format and link type, the pcap fuzzer's seeds
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "support/bot_traffic.h"
+
+using namespace botscope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01 00:00:00 UTC
+
+void small_session(CaptureWriter& w) {
+    TcpConversation c(w, ep("10.66.0.10", 1030), ep("10.66.0.1", 6667), kT0);
+    c.handshake();
+    c.send(Direction::kOrig, "NICK [USA]-1\r\nUSER a 0 0 :a\r\n");
+    c.send(Direction::kResp,
+           ":srv 001 [USA]-1 :hi\r\n:srv 332 [USA]-1 #c :.ddos.syn 10.66.0.5 80 5\r\n");
+    c.close();
+    w.add_ip(kT0 + kSecond,
+             udp_packet(ep("10.66.0.10", 1031), ep("10.66.0.1", 53),
+                        bytes_of(std::string_view("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                                                  "\x01"
+                                                  "a\x00\x00\x01\x00\x01",
+                                                  19))));
+}
+
+int seeds(const fs::path& dir) {
+    fs::create_directories(dir);
+    CaptureWriter eth;
+    small_session(eth);
+    eth.write(dir / "eth-le-usec.pcap", FileFormat::kPcapLeUsec);
+    eth.write(dir / "eth-be-nsec.pcap", FileFormat::kPcapBeNsec);
+    eth.write(dir / "eth.pcapng", FileFormat::kPcapng);
+    for (int lt : {botscope::analysis::kLinkSll, botscope::analysis::kLinkSll2,
+                   botscope::analysis::kLinkRaw, botscope::analysis::kLinkNull}) {
+        CaptureWriter w(lt);
+        small_session(w);
+        w.write(dir / ("link-" + std::to_string(lt) + ".pcap"));
+    }
+    CaptureWriter frag(botscope::analysis::kLinkRaw);
+    std::string big(3000, 'f');
+    auto pkt = udp_packet(ep("10.66.0.10", 1032), ep("10.66.0.1", 69), bytes_of(big));
+    for (const auto& f : fragment_ipv4(pkt, 1480))
+        frag.add_ip(kT0, f);
+    frag.write(dir / "fragments.pcap");
+    CaptureWriter bot;
+    emulate_bot_session(bot, kT0);
+    bot.write(dir / "bot-session.pcap");
+    std::printf("seeds written to %s\n", dir.c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string_view cmd = argc == 3 ? argv[1] : "";
+    try {
+        if (cmd == "demo") {
+            CaptureWriter w;
+            emulate_bot_session(w, kT0);
+            w.write(argv[2]);
+            std::printf("%s: %zu packets of an emulated bot session\n", argv[2], w.frames().size());
+            return 0;
+        }
+        if (cmd == "seeds")
+            return seeds(argv[2]);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "botscope-testgen: %s\n", e.what());
+        return 1;
+    }
+    std::fprintf(stderr, "usage: botscope-testgen demo OUT.pcap | seeds DIR\n");
+    return 2;
+}

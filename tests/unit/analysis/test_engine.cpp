@@ -1,0 +1,253 @@
+// The engine and the pcap source on captures written by pcapgen: file formats, link types,
+// flows, hosts, and hostile files.
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "analysis/engine.h"
+#include "analysis/pcap_source.h"
+#include "support/pcapgen.h"
+
+using namespace botscope::analysis;
+using namespace botscope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01
+
+/// A scratch directory removed at the end of the test.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/botscope-test-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+void simple_session(CaptureWriter& w) {
+    TcpConversation c(w, ep("192.0.2.10", 1030), ep("198.51.100.5", 6667), kT0 + 123456789);
+    c.handshake();
+    c.send(Direction::kOrig, "hello\r\n");
+    c.send(Direction::kResp, "world\r\n");
+    c.close();
+    w.add_ip(kT0 + 2 * kSecond,
+             udp_packet(ep("192.0.2.10", 3000), ep("198.51.100.6", 9), bytes_of("u")));
+}
+
+const FlowRecord* find_flow(const NetworkResult& r, Transport t) {
+    for (const auto& f : r.flows)
+        if (f.transport == t)
+            return &f;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("every file format and byte order gives the same analysis") {
+    TempDir tmp;
+    CaptureWriter w;
+    simple_session(w);
+    struct Case {
+        FileFormat fmt;
+        const char* format;
+        const char* order;
+        const char* precision;
+    };
+    for (auto c : {Case{FileFormat::kPcapLeUsec, "pcap", "little-endian", "microsecond"},
+                   Case{FileFormat::kPcapBeUsec, "pcap", "big-endian", "microsecond"},
+                   Case{FileFormat::kPcapLeNsec, "pcap", "little-endian", "nanosecond"},
+                   Case{FileFormat::kPcapBeNsec, "pcap", "big-endian", "nanosecond"},
+                   Case{FileFormat::kPcapng, "pcapng", "little-endian", "nanosecond"}}) {
+        CAPTURE(c.format);
+        CAPTURE(c.order);
+        CAPTURE(c.precision);
+        // pcapng misnamed .pcap must work too: the content decides, not the name.
+        fs::path file = tmp.path / "capture.pcap";
+        w.write(file, c.fmt);
+        auto out = analyze_capture_file(file.string());
+        REQUIRE(out.error == CaptureError::kNone);
+        const NetworkResult& r = out.result;
+        CHECK(r.capture.format == c.format);
+        CHECK(r.capture.byte_order == c.order);
+        CHECK(r.capture.ts_precision == c.precision);
+        CHECK(r.capture.link_name == "ethernet");
+        CHECK(r.capture.packets == w.frames().size());
+        CHECK_FALSE(r.capture.truncated);
+        bool ns = std::string(c.precision) == "nanosecond";
+        CHECK(r.capture.first_ts == (ns ? kT0 + 123456789 : kT0 + 123456000));
+        REQUIRE(r.flows.size() == 2);
+        const FlowRecord* tcp = find_flow(r, Transport::kTcp);
+        REQUIRE(tcp);
+        CHECK(tcp->orig.to_string() == "192.0.2.10:1030");
+        CHECK(tcp->resp.to_string() == "198.51.100.5:6667");
+        CHECK(tcp->state == "SF");
+        CHECK(tcp->payload_bytes[0] == 7);
+        CHECK(tcp->payload_bytes[1] == 7);
+        CHECK(tcp->packets[0] == 6);  // SYN, ACK, data, ack, FIN, last ACK
+        CHECK(tcp->packets[1] == 4);
+        const FlowRecord* udp = find_flow(r, Transport::kUdp);
+        REQUIRE(udp);
+        CHECK(udp->resp.port == 9);
+        CHECK(r.hosts.size() == 3);
+    }
+}
+
+TEST_CASE("every supported link type gives the same flows") {
+    TempDir tmp;
+    for (int lt : {kLinkEthernet, kLinkSll, kLinkSll2, kLinkRaw, kLinkNull, kLinkLoop, kLinkIpv4}) {
+        CAPTURE(lt);
+        CaptureWriter w(lt);
+        simple_session(w);
+        fs::path file = tmp.path / "l.pcap";
+        w.write(file, FileFormat::kPcapLeUsec);
+        auto out = analyze_capture_file(file.string());
+        REQUIRE(out.error == CaptureError::kNone);
+        // libpcap reports LINKTYPE_RAW (101) as DLT_RAW (12 on Linux).
+        CHECK(out.result.capture.link_name == link_type_name(lt));
+        CHECK(out.result.flows.size() == 2);
+        CHECK(out.result.capture.decode_errors == 0);
+        const FlowRecord* tcp = find_flow(out.result, Transport::kTcp);
+        REQUIRE(tcp);
+        CHECK(tcp->state == "SF");
+    }
+}
+
+TEST_CASE("a truncated capture yields everything before the break, marked truncated") {
+    TempDir tmp;
+    CaptureWriter w;
+    simple_session(w);
+    auto bytes = w.bytes(FileFormat::kPcapLeUsec);
+    fs::path file = tmp.path / "cut.pcap";
+    {
+        std::ofstream out(file, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(bytes.data()),
+                  static_cast<std::streamsize>(bytes.size() - 30));
+    }
+    auto out = analyze_capture_file(file.string());
+    REQUIRE(out.error == CaptureError::kNone);
+    CHECK(out.result.capture.truncated);
+    CHECK_FALSE(out.result.capture.truncation_reason.empty());
+    CHECK(out.result.capture.packets == w.frames().size() - 1);
+    CHECK(find_flow(out.result, Transport::kTcp) != nullptr);
+}
+
+TEST_CASE("missing, empty, short and foreign files give a clear error") {
+    TempDir tmp;
+    auto write = [&](const char* name, std::string_view content) {
+        fs::path p = tmp.path / name;
+        std::ofstream(p, std::ios::binary) << content;
+        return p.string();
+    };
+    auto missing = analyze_capture_file((tmp.path / "nope.pcap").string());
+    CHECK(missing.error == CaptureError::kNotFound);
+    CHECK(missing.message.find("nope.pcap") != std::string::npos);
+
+    CHECK(analyze_capture_file(write("empty.pcap", "")).error == CaptureError::kEmpty);
+    CHECK(analyze_capture_file(write("short.pcap", "\xd4\xc3")).error == CaptureError::kNotCapture);
+    auto text = analyze_capture_file(write("notes.txt", "this is not a capture file at all\n"));
+    CHECK(text.error == CaptureError::kNotCapture);
+    CHECK(text.message.find("not a pcap") != std::string::npos);
+    // A pcap magic number followed by a cut file header.
+    CHECK(
+        analyze_capture_file(write("hdr.pcap", std::string("\xd4\xc3\xb2\xa1\x02\x00", 6))).error ==
+        CaptureError::kBadHeader);
+    CHECK(analyze_capture_file(tmp.path.string()).error == CaptureError::kUnreadable);
+
+    CaptureWriter w(147);  // LINKTYPE_USER0
+    w.add_frame(kT0, bytes_of("xx"));
+    fs::path user = tmp.path / "user.pcap";
+    w.write(user);
+    auto u = analyze_capture_file(user.string());
+    CHECK(u.error == CaptureError::kUnsupportedLink);
+}
+
+TEST_CASE("TCP states follow Zeek's conn_state") {
+    CaptureWriter w;
+    // A SYN nobody answers, a SYN answered by RST, and a reset established session.
+    w.add_ip(kT0, tcp_packet(ep("10.0.0.2", 2000), ep("10.0.0.9", 445), 1, 0, kTcpSyn, {}));
+    w.add_ip(kT0 + 1, tcp_packet(ep("10.0.0.2", 2001), ep("10.0.0.9", 139), 1, 0, kTcpSyn, {}));
+    w.add_ip(kT0 + 2,
+             tcp_packet(ep("10.0.0.9", 139), ep("10.0.0.2", 2001), 0, 2, kTcpRst | kTcpAck, {}));
+    TcpConversation c(w, ep("10.0.0.2", 2002), ep("10.0.0.9", 80), kT0 + 3);
+    c.handshake();
+    c.send(Direction::kOrig, "x");
+    c.reset(Direction::kResp);
+
+    Engine e(kLinkEthernet);
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    NetworkResult r = e.finish();
+    REQUIRE(r.flows.size() == 3);
+    CHECK(r.flows[0].state == "S0");
+    CHECK(r.flows[1].state == "REJ");
+    CHECK(r.flows[2].state == "RSTR");
+}
+
+TEST_CASE("flows expire on capture time and memory follows live flows") {
+    Engine e(kLinkEthernet);
+    CaptureWriter w;
+    // 2,000 short UDP exchanges, one per 100 ms: under the 60 s timeout, swept once a second,
+    // at most 610 can be live at once.
+    for (int i = 0; i < 2000; ++i) {
+        auto src = ep("10.0.0.2", static_cast<std::uint16_t>(10000 + i));
+        w.add_ip(kT0 + i * 100 * kMilli, udp_packet(src, ep("10.0.0.1", 7), bytes_of("ping")));
+    }
+    std::size_t peak = 0;
+    for (const auto& f : w.frames()) {
+        e.process(f.ts, f.data, f.wire_len);
+        peak = std::max(peak, e.live_flows());
+    }
+    CHECK(peak <= 611);
+    NetworkResult r = e.finish();
+    CHECK(r.flows_total == 2000);
+    CHECK(r.flows.size() == 2000);
+}
+
+TEST_CASE("timestamps that go backwards or never advance are counted, never fatal") {
+    Engine e(kLinkEthernet);
+    CaptureWriter w;
+    for (int i = 0; i < 10; ++i)
+        w.add_ip(kT0, udp_packet(ep("10.0.0.2", 68), ep("10.0.0.255", 67), bytes_of("discover")));
+    w.add_ip(kT0 - kSecond, udp_packet(ep("10.0.0.3", 68), ep("10.0.0.255", 67), bytes_of("x")));
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    NetworkResult r = e.finish();
+    CHECK(r.capture.ts_backwards == 1);
+    CHECK(r.capture.first_ts == kT0 - kSecond);
+    CHECK(r.capture.last_ts == kT0);
+    CHECK(r.flows_total == 2);
+}
+
+TEST_CASE("a SYN-ACK seen first makes its receiver the originator") {
+    Engine e(kLinkEthernet);
+    CaptureWriter w;
+    w.add_ip(kT0,
+             tcp_packet(ep("10.0.0.9", 80), ep("10.0.0.2", 3333), 500, 2, kTcpSyn | kTcpAck, {}));
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    NetworkResult r = e.finish();
+    REQUIRE(r.flows.size() == 1);
+    CHECK(r.flows[0].orig.to_string() == "10.0.0.2:3333");
+    CHECK(r.flows[0].packets[1] == 1);
+}
+
+TEST_CASE("a reused port after a closed connection starts a new flow") {
+    Engine e(kLinkEthernet);
+    CaptureWriter w;
+    TcpConversation a(w, ep("10.0.0.2", 4000), ep("10.0.0.9", 80), kT0);
+    a.handshake();
+    a.close();
+    TcpConversation b(w, ep("10.0.0.2", 4000), ep("10.0.0.9", 80), kT0 + kSecond, 90000, 7000);
+    b.handshake();
+    b.close();
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    NetworkResult r = e.finish();
+    CHECK(r.flows.size() == 2);
+}
