@@ -1,0 +1,14 @@
+#pragma once
+// The report's `tftp` section.
+
+#include "analysis/proto/tftp/tftp_analyzer.h"
+#include "report/json_common.h"
+
+namespace botscope::report {
+
+/// {"transfers": [...], "dropped": N, "evicted": N, "unmatched_datagrams": N}. Each transfer
+/// carries its endpoints, file name, options, block counts, completion, error and the file's
+/// MD5/SHA-256; optional facts (data flow, OACK, error, digests, kind) appear only when known.
+Json to_json(const analysis::tftp::TftpResult& result);
+
+}  // namespace botscope::report
