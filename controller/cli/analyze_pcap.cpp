@@ -1,0 +1,147 @@
+// botscope analyze-pcap: the network part of a report from a capture file.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "analysis/pcap_source.h"
+#include "cli/commands.h"
+#include "report/atomic_file.h"
+#include "report/network_json.h"
+#include "report/summary.h"
+
+namespace botscope::cli {
+
+namespace {
+
+constexpr const char* kHelp =
+    "usage: botscope analyze-pcap FILE [--json] [-o OUT] [--quiet]\n"
+    "\n"
+    "Analyses a pcap or pcapng capture: IRC C&C sessions and the commands received, DNS,\n"
+    "HTTP, SMTP, FTP and TFTP activity, hosts, flows and anomalies.\n"
+    "\n"
+    "  --json     print the JSON report instead of the summary\n"
+    "  -o OUT     also write the JSON report to OUT (atomically)\n"
+    "  --quiet    no progress display\n"
+    "\n"
+    "exit codes: 0 analysed (also a truncated capture: see capture.truncated),\n"
+    "            2 usage, 3 unreadable or not a capture, 4 cannot write OUT\n";
+
+/// A one-line progress display on stderr, only on a terminal and only for slow work.
+class Progress {
+public:
+    explicit Progress(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO)) {}
+    ~Progress() { clear(); }
+
+    void update(std::uint64_t done, std::uint64_t total) {
+        if (!enabled_ || total == 0)
+            return;
+        auto now = std::chrono::steady_clock::now();
+        if (now - start_ < std::chrono::milliseconds(500))
+            return;
+        if (now - last_ < std::chrono::milliseconds(100) && done < total)
+            return;
+        last_ = now;
+        double secs = std::chrono::duration<double>(now - start_).count();
+        double mb = static_cast<double>(done) / 1e6;
+        std::fprintf(stderr, "\ranalysing: %5.1f%%  %.0f MB  %.0f MB/s ",
+                     100.0 * static_cast<double>(done) / static_cast<double>(total), mb, mb / secs);
+        shown_ = true;
+    }
+
+    void clear() {
+        if (shown_)
+            std::fputs("\r\033[K", stderr);
+        shown_ = false;
+    }
+
+private:
+    bool enabled_;
+    bool shown_ = false;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+int analyze_pcap(int argc, char** argv) {
+    std::string input;
+    std::string out_path;
+    bool json = false;
+    bool quiet = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(kHelp, stdout);
+            return kExitOk;
+        } else if (a == "--json") {
+            json = true;
+        } else if (a == "--quiet" || a == "-q") {
+            quiet = true;
+        } else if (a == "-o" || a == "--output") {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "botscope analyze-pcap: %s needs a file name\n", argv[i]);
+                return kExitUsage;
+            }
+            out_path = argv[++i];
+        } else if (a.size() > 1 && a[0] == '-') {
+            std::fprintf(stderr, "botscope analyze-pcap: unknown option '%s'\n\n%s", argv[i],
+                         kHelp);
+            return kExitUsage;
+        } else if (input.empty()) {
+            input = argv[i];
+        } else {
+            std::fprintf(stderr, "botscope analyze-pcap: one capture at a time ('%s' and '%s')\n",
+                         input.c_str(), argv[i]);
+            return kExitUsage;
+        }
+    }
+    if (input.empty()) {
+        std::fprintf(stderr, "botscope analyze-pcap: no capture file given\n\n%s", kHelp);
+        return kExitUsage;
+    }
+
+    Progress progress(!quiet);
+    auto outcome = analysis::analyze_capture_file(
+        input,
+        [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); });
+    progress.clear();
+    if (outcome.error != analysis::CaptureError::kNone) {
+        std::fprintf(stderr, "botscope analyze-pcap: %s\n", outcome.message.c_str());
+        return kExitInput;
+    }
+    const auto& net = outcome.result;
+    if (net.capture.truncated) {
+        std::fprintf(stderr,
+                     "botscope analyze-pcap: warning: %s is truncated (%s); analysed the %llu "
+                     "packets before the break\n",
+                     input.c_str(), net.capture.truncation_reason.c_str(),
+                     static_cast<unsigned long long>(net.capture.packets));
+    }
+
+    report::Json report = report::pcap_report(input, net);
+    std::string doc = report::dump(report);
+    if (!out_path.empty()) {
+        std::string err = report::write_file_atomic(out_path, doc);
+        if (!err.empty()) {
+            std::fprintf(stderr, "botscope analyze-pcap: %s\n", err.c_str());
+            return kExitOutput;
+        }
+    }
+    if (json) {
+        std::fwrite(doc.data(), 1, doc.size(), stdout);
+    } else {
+        std::string text = report::text_summary(input, report["network"]);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        if (!out_path.empty())
+            std::printf("report: %s\n", out_path.c_str());
+    }
+    if (std::fflush(stdout) != 0)
+        return kExitOutput;
+    return kExitOk;
+}
+
+}  // namespace botscope::cli

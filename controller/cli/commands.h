@@ -1,0 +1,17 @@
+#pragma once
+// Subcommands of the `botscope` command line. Each returns the process exit code.
+
+namespace botscope::cli {
+
+/// Exit codes, documented in README.md ("Exit codes").
+enum ExitCode : int {
+    kExitOk = 0,
+    kExitInternal = 1,  // a bug or an unexpected failure
+    kExitUsage = 2,     // bad command line
+    kExitInput = 3,     // the input could not be read or is not what it should be
+    kExitOutput = 4,    // the output could not be written
+};
+
+int analyze_pcap(int argc, char** argv);
+
+}  // namespace botscope::cli

@@ -1,0 +1,48 @@
+// botscope: offline behavioural analysis of bot samples.
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: botscope <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  analyze-pcap FILE [--json] [-o OUT]   analyse a capture taken elsewhere\n"
+    "  help                                  show this help\n"
+    "  version                               print the version\n"
+    "\n"
+    "Run 'botscope <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace botscope::cli;
+    if (argc < 2) {
+        std::fputs(kUsage, stderr);
+        return kExitUsage;
+    }
+    std::string_view cmd = argv[1];
+    try {
+        if (cmd == "analyze-pcap")
+            return analyze_pcap(argc - 1, argv + 1);
+        if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+            std::fputs(kUsage, stdout);
+            return kExitOk;
+        }
+        if (cmd == "version" || cmd == "--version") {
+            std::printf("botscope %s\n", BOTSCOPE_VERSION);
+            return kExitOk;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "botscope: internal error: %s\n", e.what());
+        return kExitInternal;
+    }
+    std::fprintf(stderr, "botscope: unknown command '%s'\n\n%s", argv[1], kUsage);
+    return kExitUsage;
+}

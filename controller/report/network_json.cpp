@@ -1,0 +1,146 @@
+#include "report/network_json.h"
+
+#include "analysis/network_result.h"
+
+#include "report/json_dns.h"
+#include "report/json_http.h"
+#include "report/json_irc.h"
+#include "report/json_smtp.h"
+#include "report/json_tftp.h"
+
+namespace botscope::report {
+
+using namespace botscope::analysis;
+
+namespace {
+
+Json capture_json(const CaptureInfo& c) {
+    Json j;
+    j["format"] = c.format;
+    j["byte_order"] = c.byte_order;
+    j["ts_precision"] = c.ts_precision;
+    j["link_type"] = c.link_type;
+    j["link_name"] = c.link_name;
+    j["snaplen"] = c.snaplen;
+    j["file_size"] = c.file_size;
+    j["packets"] = c.packets;
+    j["bytes"] = c.bytes;
+    j["captured_bytes"] = c.captured_bytes;
+    if (c.packets > 0) {
+        j["first_ts"] = ts_json(c.first_ts);
+        j["last_ts"] = ts_json(c.last_ts);
+        j["duration"] = ts_json(c.last_ts - c.first_ts);
+    } else {
+        j["first_ts"] = nullptr;
+        j["last_ts"] = nullptr;
+        j["duration"] = 0.0;
+    }
+    j["truncated"] = c.truncated;
+    if (c.truncated)
+        j["truncation_reason"] = c.truncation_reason;
+    j["snapped_packets"] = c.snapped_packets;
+    j["ts_backwards"] = c.ts_backwards;
+    j["non_ip_packets"] = c.non_ip_packets;
+    j["decode_errors"] = c.decode_errors;
+    j["ip_fragments"] = c.fragments;
+    j["reassembled_datagrams"] = c.reassembled_datagrams;
+    return j;
+}
+
+Json host_json(const HostRecord& h) {
+    Json j;
+    j["ip"] = h.addr.to_string();
+    j["packets_sent"] = h.packets_sent;
+    j["bytes_sent"] = h.bytes_sent;
+    j["packets_received"] = h.packets_received;
+    j["bytes_received"] = h.bytes_received;
+    j["flows_originated"] = h.flows_originated;
+    j["flows_responded"] = h.flows_responded;
+    j["first_ts"] = ts_json(h.first_ts);
+    j["last_ts"] = ts_json(h.last_ts);
+    return j;
+}
+
+Json flow_json(const FlowRecord& f) {
+    Json j;
+    j["id"] = f.id;
+    j["proto"] = transport_name(f.transport);
+    j["orig"] = endpoint_json(f.orig);
+    j["resp"] = endpoint_json(f.resp);
+    j["start"] = ts_json(f.start);
+    j["duration"] = ts_json(f.end - f.start);
+    j["service"] = f.service.empty() ? Json(nullptr) : Json(f.service);
+    if (!f.state.empty())
+        j["state"] = f.state;
+    j["orig_packets"] = f.packets[0];
+    j["orig_bytes"] = f.bytes[0];
+    j["orig_payload_bytes"] = f.payload_bytes[0];
+    j["resp_packets"] = f.packets[1];
+    j["resp_bytes"] = f.bytes[1];
+    j["resp_payload_bytes"] = f.payload_bytes[1];
+    if (f.transport == Transport::kTcp) {
+        j["gap_bytes"] = f.gap_bytes;
+        j["midstream"] = f.midstream;
+    }
+    return j;
+}
+
+}  // namespace
+
+Json network_to_json(const NetworkResult& net) {
+    Json j;
+    j["capture"] = capture_json(net.capture);
+
+    Json hosts = Json::array();
+    for (const auto& h : net.hosts)
+        hosts.push_back(host_json(h));
+    j["hosts"] = {{"count", net.hosts.size() + net.hosts_dropped},
+                  {"dropped", net.hosts_dropped},
+                  {"list", std::move(hosts)}};
+
+    Json flows = Json::array();
+    for (const auto& f : net.flows)
+        flows.push_back(flow_json(f));
+    j["flows"] = {{"count", net.flows_total},
+                  {"dropped", net.flows_dropped},
+                  {"tcp_gap_bytes", net.tcp_gap_bytes},
+                  {"tcp_retransmitted_bytes", net.tcp_retransmitted_bytes},
+                  {"list", std::move(flows)}};
+
+    j["dns"] = to_json(net.dns);
+    j["http"] = to_json(net.http);
+    j["smtp"] = to_json(net.smtp);
+    j["irc"] = to_json(net.irc);
+    j["tftp"] = to_json(net.tftp);
+
+    Json anomalies = Json::array();
+    for (const auto& [name, e] : net.weirds.entries()) {
+        Json a;
+        a["name"] = name;
+        a["analyzer"] = e.analyzer;
+        a["count"] = e.count;
+        a["first_ts"] = ts_json(e.first_ts);
+        a["first_flow"] = e.first_flow == 0 ? Json(nullptr) : Json(e.first_flow);
+        if (!e.first_detail.empty())
+            a["detail"] = e.first_detail;
+        anomalies.push_back(std::move(a));
+    }
+    j["anomalies"] = std::move(anomalies);
+    return j;
+}
+
+Json pcap_report(const std::string& path, const NetworkResult& net) {
+    Json j;
+    j["schema"] = kSchema;
+    j["generator"] = {{"name", "botscope"}, {"version", BOTSCOPE_VERSION}};
+    j["kind"] = "pcap";
+    j["source"] = {{"path", path}};
+    j["network"] = network_to_json(net);
+    return j;
+}
+
+std::string dump(const Json& j) {
+    return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace botscope::report

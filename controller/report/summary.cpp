@@ -1,0 +1,315 @@
+#include "report/summary.h"
+
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+namespace botscope::report {
+
+namespace {
+
+/// Items listed per section before "... and N more".
+constexpr std::size_t kMaxItems = 8;
+/// Characters of wire text shown per line.
+constexpr std::size_t kMaxText = 100;
+
+std::string str(const Json& j, const char* key) {
+    if (!j.is_object() || !j.contains(key) || !j[key].is_string())
+        return {};
+    return j[key].get<std::string>();
+}
+
+std::uint64_t num(const Json& j, const char* key) {
+    if (!j.is_object() || !j.contains(key) || !j[key].is_number())
+        return 0;
+    return j[key].get<std::uint64_t>();
+}
+
+const Json& list(const Json& j, const char* key) {
+    static const Json kEmpty = Json::array();
+    if (!j.is_object() || !j.contains(key) || !j[key].is_array())
+        return kEmpty;
+    return j[key];
+}
+
+// Wire text is shown with control characters escaped and cut to kMaxText.
+std::string clean(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (out.size() >= kMaxText) {
+            out += "...";
+            break;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out.push_back(static_cast<char>(c));
+        }
+    }
+    return out;
+}
+
+std::string ep(const Json& e) {
+    if (!e.is_object())
+        return "?";
+    std::string ip = str(e, "ip");
+    if (ip.find(':') != std::string::npos)
+        ip = "[" + ip + "]";
+    return ip + ":" + std::to_string(num(e, "port"));
+}
+
+std::string utc(const Json& ts) {
+    if (!ts.is_number())
+        return "-";
+    auto secs = static_cast<std::time_t>(ts.get<double>());
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+std::string clock(const Json& ts) {
+    std::string s = utc(ts);
+    return s.size() > 11 ? s.substr(11) : s;
+}
+
+struct Out {
+    std::string text;
+    void line(const char* label, const std::string& s) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%-10s", label);
+        text += buf;
+        text += s;
+        text += "\n";
+    }
+    void more(std::size_t shown, std::size_t total) {
+        if (total > shown)
+            line("", "... and " + std::to_string(total - shown) + " more");
+    }
+};
+
+void capture(Out& o, const std::string& path, const Json& c) {
+    o.line("capture",
+           path + " (" + str(c, "format") + ", " + str(c, "link_name") + ", " +
+               str(c, "byte_order") + ")" +
+               (c.value("truncated", false) ? "  TRUNCATED: " + str(c, "truncation_reason") : ""));
+    if (num(c, "packets") == 0) {
+        o.line("", "no packets");
+        return;
+    }
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%llu packets, %llu bytes, %s to %s UTC (%.1f s)",
+                  static_cast<unsigned long long>(num(c, "packets")),
+                  static_cast<unsigned long long>(num(c, "bytes")), utc(c["first_ts"]).c_str(),
+                  utc(c["last_ts"]).c_str(),
+                  c["duration"].is_number() ? c["duration"].get<double>() : 0.0);
+    o.line("", buf);
+}
+
+void flows(Out& o, const Json& net) {
+    std::map<std::string, std::uint64_t> by_service;
+    for (const auto& f : list(net["flows"], "list")) {
+        std::string svc =
+            f["service"].is_string() ? f["service"].get<std::string>() : str(f, "proto");
+        ++by_service[svc];
+    }
+    std::string s = std::to_string(num(net["hosts"], "count")) + " hosts, " +
+                    std::to_string(num(net["flows"], "count")) + " flows";
+    if (!by_service.empty()) {
+        s += " (";
+        bool first = true;
+        for (const auto& [svc, n] : by_service) {
+            s += (first ? "" : ", ") + svc + " " + std::to_string(n);
+            first = false;
+        }
+        s += ")";
+    }
+    o.line("traffic", s);
+}
+
+void dns(Out& o, const Json& d) {
+    const Json& names = list(d, "names");
+    std::size_t shown = 0;
+    for (const auto& n : names) {
+        if (shown == kMaxItems)
+            break;
+        std::string addrs;
+        for (const auto& a : list(n, "addresses"))
+            addrs += (addrs.empty() ? "" : " ") + a.get<std::string>();
+        std::string s = clean(str(n, "name")) + " x" + std::to_string(num(n, "queries"));
+        if (!addrs.empty())
+            s += " -> " + addrs;
+        if (num(n, "nxdomain") > 0)
+            s += " (NXDOMAIN)";
+        o.line(shown == 0 ? "dns" : "", s);
+        ++shown;
+    }
+    o.more(shown, names.size());
+}
+
+void irc(Out& o, const Json& r) {
+    for (const auto& s : list(r, "sessions")) {
+        std::string head = ep(s["client"]) + " -> " + ep(s["server"]);
+        if (!str(s, "server_name").empty())
+            head += " (" + clean(str(s, "server_name")) + ")";
+        head += "  nick " + clean(str(s, "nick"));
+        if (s.contains("password") && s["password"].is_string())
+            head += "  pass " + clean(str(s, "password"));
+        o.line("irc", head);
+        for (const auto& c : list(s, "channels")) {
+            std::string key = str(c, "key");
+            o.line("", "  channel " + clean(str(c, "name")) +
+                           (key.empty() ? "" : " key " + clean(key)) +
+                           (c.value("joined", false) ? "" : " (not confirmed)"));
+        }
+        std::size_t shown = 0;
+        const Json& received = list(s, "received");
+        for (const auto& m : received) {
+            std::string cmd = str(m, "command");
+            if (cmd != "PRIVMSG" && cmd != "TOPIC" && cmd != "332" && cmd != "NOTICE")
+                continue;
+            if (cmd == "NOTICE" && str(m, "target") == "AUTH")
+                continue;
+            if (shown == kMaxItems) {
+                ++shown;
+                break;
+            }
+            std::string from = str(m, "from");
+            if (cmd == "332")
+                from = str(m, "set_by").empty() ? from : str(m, "set_by");
+            o.line("", "  " + clock(m["ts"]) + " " + (cmd == "332" ? std::string("TOPIC") : cmd) +
+                           " " + clean(from) + " -> " + clean(str(m, "target")) + ": " +
+                           clean(str(m, "text")));
+            ++shown;
+        }
+        for (const auto& d : list(s, "dcc"))
+            o.line("", "  DCC " + str(d, "type") + " " + clean(str(d, "argument")) + " " +
+                           str(d, "ip") + ":" + std::to_string(num(d, "port")));
+    }
+}
+
+void http(Out& o, const Json& h) {
+    const Json& tx = list(h, "transactions");
+    std::size_t shown = 0;
+    for (const auto& t : tx) {
+        if (shown == kMaxItems)
+            break;
+        const Json& req = t.contains("request") ? t["request"] : Json();
+        const Json& resp = t.contains("response") ? t["response"] : Json();
+        std::string host = str(req, "host");
+        if (host.empty())
+            host = ep(t["server"]);
+        std::string s = str(req, "method") + " http://" + clean(host) + clean(str(req, "uri"));
+        if (resp.is_object()) {
+            s += " -> " + std::to_string(num(resp, "status"));
+            const Json& body = resp.contains("body") ? resp["body"] : Json();
+            if (body.is_object()) {
+                s += " " + std::to_string(num(body, "length")) + " bytes";
+                if (body.contains("executable") && body["executable"].is_object())
+                    s += " [" + str(body["executable"], "kind") + "] sha256 " + str(body, "sha256");
+            }
+        }
+        o.line(shown == 0 ? "http" : "", s);
+        ++shown;
+    }
+    o.more(shown, tx.size());
+}
+
+void smtp(Out& o, const Json& r) {
+    const Json& sessions = list(r, "sessions");
+    if (sessions.empty())
+        return;
+    std::size_t messages = 0, rcpts = 0;
+    std::map<std::string, std::size_t> subjects, servers;
+    for (const auto& s : sessions) {
+        ++servers[str(s["resp"], "ip")];
+        for (const auto& m : list(s, "messages")) {
+            ++messages;
+            rcpts += list(m, "rcpt_to").size();
+            if (m.contains("headers") && m["headers"].is_object())
+                ++subjects[str(m["headers"], "subject")];
+        }
+    }
+    o.line("smtp", std::to_string(sessions.size()) + " sessions to " +
+                       std::to_string(servers.size()) + " servers, " + std::to_string(messages) +
+                       " messages, " + std::to_string(rcpts) + " recipients");
+    std::size_t shown = 0;
+    for (const auto& [subj, n] : subjects) {
+        if (shown++ == kMaxItems)
+            break;
+        o.line("", "  subject \"" + clean(subj) + "\" x" + std::to_string(n));
+    }
+}
+
+void tftp(Out& o, const Json& r) {
+    const Json& tx = list(r, "transfers");
+    std::size_t shown = 0;
+    for (const auto& t : tx) {
+        if (shown == kMaxItems)
+            break;
+        std::string s = str(t, "operation") + " \"" + clean(str(t, "filename")) + "\" " +
+                        (str(t, "operation") == "write" ? "to " : "from ") + ep(t["server"]) +
+                        ": " + std::to_string(num(t, "bytes")) + " bytes" +
+                        (t.value("completed", false) ? "" : " (incomplete)");
+        if (t.contains("file_kind") && t["file_kind"].is_string())
+            s += " [" + str(t, "file_kind") + "]";
+        if (t.contains("sha256") && t["sha256"].is_string())
+            s += " sha256 " + str(t, "sha256");
+        o.line(shown == 0 ? "tftp" : "", s);
+        ++shown;
+    }
+    o.more(shown, tx.size());
+}
+
+void ftp(Out& o, const Json& r) {
+    for (const auto& s : list(r, "sessions")) {
+        std::string line = ep(s["client"].is_object() ? s["client"] : s["orig"]) + " -> " +
+                           ep(s["server"].is_object() ? s["server"] : s["resp"]);
+        if (!str(s, "user").empty())
+            line += "  user " + clean(str(s, "user"));
+        o.line("ftp", line);
+        std::size_t shown = 0;
+        for (const auto& f : list(s, "files")) {
+            if (shown++ == kMaxItems)
+                break;
+            o.line("", "  " + str(f, "command") + " " + clean(str(f, "name")));
+        }
+    }
+}
+
+void anomalies(Out& o, const Json& a) {
+    if (!a.is_array() || a.empty())
+        return;
+    std::string s;
+    for (const auto& w : a)
+        s += (s.empty() ? "" : ", ") + str(w, "name") + " x" + std::to_string(num(w, "count"));
+    o.line("anomalies", s);
+}
+
+}  // namespace
+
+std::string text_summary(const std::string& path, const Json& net) {
+    Out o;
+    capture(o, path, net["capture"]);
+    flows(o, net);
+    if (net.contains("dns"))
+        dns(o, net["dns"]);
+    if (net.contains("irc"))
+        irc(o, net["irc"]);
+    if (net.contains("http"))
+        http(o, net["http"]);
+    if (net.contains("smtp"))
+        smtp(o, net["smtp"]);
+    if (net.contains("ftp"))
+        ftp(o, net["ftp"]);
+    if (net.contains("tftp"))
+        tftp(o, net["tftp"]);
+    if (net.contains("anomalies"))
+        anomalies(o, net["anomalies"]);
+    return o.text;
+}
+
+}  // namespace botscope::report

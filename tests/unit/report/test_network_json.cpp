@@ -1,0 +1,90 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "analysis/engine.h"
+#include "report/atomic_file.h"
+#include "report/network_json.h"
+#include "report/summary.h"
+#include "support/bot_traffic.h"
+
+using namespace botscope;
+using namespace botscope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+analysis::NetworkResult analyse_bot_session() {
+    CaptureWriter w;
+    emulate_bot_session(w, 1'136'073'600 * kSecond);
+    analysis::Engine e(w.link_type());
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    return e.finish();
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("the same capture gives byte-identical reports") {
+    std::string a = report::dump(report::pcap_report("x.pcap", analyse_bot_session()));
+    std::string b = report::dump(report::pcap_report("x.pcap", analyse_bot_session()));
+    CHECK(a == b);
+    auto j = report::Json::parse(a);
+    CHECK(j["schema"] == report::kSchema);
+    CHECK(j["kind"] == "pcap");
+    for (const char* key :
+         {"capture", "hosts", "flows", "dns", "http", "smtp", "irc", "tftp", "anomalies"}) {
+        CAPTURE(key);
+        CHECK(j["network"].contains(key));
+    }
+}
+
+TEST_CASE("the summary names the C&C server, nick, channel, commands and downloads") {
+    auto net = analyse_bot_session();
+    std::string s = report::text_summary("bot.pcap", report::network_to_json(net));
+    CHECK(s.find("10.66.0.1:7000") != std::string::npos);
+    CHECK(s.find(BotFacts::kNick) != std::string::npos);
+    CHECK(s.find(BotFacts::kChannel) != std::string::npos);
+    CHECK(s.find(BotFacts::kTopicCommand) != std::string::npos);
+    CHECK(s.find(BotFacts::kDownloadCommand) != std::string::npos);
+    CHECK(s.find("/update.exe") != std::string::npos);
+    CHECK(s.find(BotFacts::kTftpFile) != std::string::npos);
+    CHECK(s.find(BotFacts::kSpamSubject) != std::string::npos);
+}
+
+TEST_CASE("invalid UTF-8 from the wire never breaks the JSON") {
+    report::Json j;
+    j["text"] = std::string("bad \xff\xfe utf8");
+    std::string out = report::dump(j);
+    CHECK(report::Json::parse(out)["text"].get<std::string>().find("bad") == 0);
+}
+
+TEST_CASE("atomic writes leave either the whole file or nothing") {
+    char tmpl[] = "/tmp/botscope-atomic-XXXXXX";
+    fs::path dir = mkdtemp(tmpl);
+    fs::path target = dir / "report.json";
+    CHECK(report::write_file_atomic(target.string(), "first").empty());
+    CHECK(slurp(target) == "first");
+    CHECK(report::write_file_atomic(target.string(), "second").empty());
+    CHECK(slurp(target) == "second");
+    CHECK(fs::status(target).permissions() == (fs::perms::owner_read | fs::perms::owner_write |
+                                               fs::perms::group_read | fs::perms::others_read));
+    std::string err = report::write_file_atomic((dir / "missing" / "r.json").string(), "x");
+    CHECK(err.find("missing/r.json") != std::string::npos);
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
+        ++entries;
+    CHECK(entries == 1);  // no temporary files left behind
+    fs::remove_all(dir);
+}
