@@ -1,0 +1,155 @@
+// bench_analysis: throughput and peak memory of the analysis path against the bare libpcap
+// read loop, on a large deterministic capture generated here. A benchmark, not a test: it
+// prints figures and judges nothing.
+//
+//   bench_analysis [--mb N] [--dir DIR]
+//
+// Each measurement runs in a child process so that its peak RSS is its own (wait4 rusage).
+// The capture is written twice, at N and 4N MB of the same traffic mix, to show that memory
+// follows the live flows, not the capture's size.
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "analysis/pcap_source.h"
+#include "support/bot_traffic.h"
+
+using namespace botscope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
+
+/// Writes about `mb` MB: per simulated second one emulated bot session plus a burst of
+/// downloads from other sandbox hosts, so hundreds of flows are live at any time and old ones
+/// expire as the capture goes on.
+std::uint64_t generate(const fs::path& path, std::uint64_t mb) {
+    PcapStreamWriter out(path);
+    Bytes body = fake_pe(64 * 1024);
+    std::string resp =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n";
+    resp.append(body.begin(), body.end());
+    Timestamp t = kT0;
+    for (std::uint32_t unit = 0; out.bytes_written() < mb * 1'000'000; ++unit) {
+        CaptureWriter w;
+        emulate_bot_session(w, t);
+        for (int d = 0; d < 12; ++d) {
+            auto client = IpAddress::v4(10, 66, static_cast<std::uint8_t>(1 + unit % 200),
+                                        static_cast<std::uint8_t>(10 + d));
+            TcpConversation c(w, {client, static_cast<std::uint16_t>(1024 + unit % 60000)},
+                              ep("10.66.0.1", 80), t + d * 10 * kMilli, unit * 7919u,
+                              unit * 104729u);
+            c.set_step(50'000);
+            c.handshake();
+            c.send(Direction::kOrig,
+                   "GET /file" + std::to_string(d) + ".bin HTTP/1.1\r\nHost: 10.66.0.1\r\n\r\n");
+            c.send_segments(Direction::kResp, resp, 1460);
+            c.close();
+        }
+        for (const auto& f : w.frames()) {
+            // Strip the Ethernet header PcapStreamWriter adds again.
+            out.add_ip(f.ts, std::span<const std::uint8_t>(f.data).subspan(14));
+        }
+        t += kSecond;
+    }
+    return out.bytes_written();
+}
+
+struct Measure {
+    double seconds = 0;
+    long max_rss_kb = 0;
+    std::uint64_t packets = 0;
+};
+
+/// Runs `work` in a child; returns wall time and the child's peak RSS.
+template <typename F>
+Measure in_child(F&& work) {
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        std::exit(1);
+    auto start = std::chrono::steady_clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pipefd[0]);
+        std::uint64_t packets = work();
+        if (write(pipefd[1], &packets, sizeof packets) != sizeof packets)
+            _exit(2);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    Measure m;
+    if (read(pipefd[0], &m.packets, sizeof m.packets) != sizeof m.packets)
+        m.packets = 0;
+    close(pipefd[0]);
+    int status = 0;
+    rusage ru{};
+    wait4(pid, &status, 0, &ru);
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    m.max_rss_kb = ru.ru_maxrss;
+    return m;
+}
+
+void run(const fs::path& file) {
+    double mb = static_cast<double>(fs::file_size(file)) / 1e6;
+    // Best of three for each, after a warm-up read, so the page cache and a busy neighbour
+    // core disturb the ratio as little as possible.
+    auto best = [](auto&& work) {
+        Measure m = in_child(work);
+        for (int i = 0; i < 2; ++i) {
+            Measure n = in_child(work);
+            if (n.seconds < m.seconds)
+                m = n;
+        }
+        return m;
+    };
+    in_child([&] { return botscope::analysis::bare_read_loop(file.string()).packets; });
+    Measure bare = best([&] { return botscope::analysis::bare_read_loop(file.string()).packets; });
+    Measure full = best([&] {
+        auto out = botscope::analysis::analyze_capture_file(file.string());
+        return out.result.capture.packets;
+    });
+    std::printf("capture %s: %.0f MB, %llu packets\n", file.filename().c_str(), mb,
+                static_cast<unsigned long long>(bare.packets));
+    std::printf("  bare libpcap loop : %7.1f MB/s %9.0f pkt/s  peak RSS %6ld KiB\n",
+                mb / bare.seconds, static_cast<double>(bare.packets) / bare.seconds,
+                bare.max_rss_kb);
+    std::printf("  analyze-pcap path : %7.1f MB/s %9.0f pkt/s  peak RSS %6ld KiB\n",
+                mb / full.seconds, static_cast<double>(full.packets) / full.seconds,
+                full.max_rss_kb);
+    std::printf("  ratio (analysis / bare throughput): %.2f\n", bare.seconds / full.seconds);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::uint64_t mb = 100;
+    fs::path dir = fs::temp_directory_path();
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--mb" && i + 1 < argc) {
+            mb = std::strtoull(argv[++i], nullptr, 10);
+        } else if (a == "--dir" && i + 1 < argc) {
+            dir = argv[++i];
+        } else {
+            std::fprintf(stderr, "usage: bench_analysis [--mb N] [--dir DIR]\n");
+            return 2;
+        }
+    }
+    for (std::uint64_t size : {mb, 4 * mb}) {
+        fs::path file = dir / ("botscope-bench-" + std::to_string(size) + "mb.pcap");
+        generate(file, size);
+        run(file);
+        fs::remove(file);
+    }
+    return 0;
+}
