@@ -22,6 +22,13 @@
 
 namespace botscope::analysis {
 
+/// One row of a protocol's weird table: every analyzer lists the anomalies it can report in
+/// one constexpr array of these, so names stay stable and documented.
+struct WeirdInfo {
+    std::string_view name;
+    std::string_view description;
+};
+
 /// Counts anomalies ("weirds") by stable name. Names are `proto_snake_case` and come from each
 /// protocol's table, never from input, so the map stays small.
 class Weirds {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "analysis/decode.h"
+#include "analysis/engine_weirds.h"
 #include "analysis/flow_table.h"
 #include "analysis/ip_reassembly.h"
 #include "analysis/registry.h"
@@ -392,16 +393,16 @@ void Engine::Impl::process(Timestamp ts, std::span<const std::uint8_t> frame,
             return;
         case DecodeStatus::kTruncated:
             ++cap.decode_errors;
-            result_.weirds.add("ip", "packet_truncated_header", ts, 0);
+            result_.weirds.add("ip", kWeirdIpTruncatedHeader, ts, 0);
             return;
         case DecodeStatus::kMalformed:
             ++cap.decode_errors;
-            result_.weirds.add("ip", "packet_malformed_header", ts, 0);
+            result_.weirds.add("ip", kWeirdIpMalformedHeader, ts, 0);
             return;
         case DecodeStatus::kFragment: {
             ++cap.fragments;
             auto r = frags_.add(pkt, ts);
-            if (r.weird)
+            if (!r.weird.empty())
                 result_.weirds.add("ip", r.weird, ts, 0);
             if (r.outcome != IpReassembler::Outcome::kComplete)
                 return;
@@ -413,7 +414,7 @@ void Engine::Impl::process(Timestamp ts, std::span<const std::uint8_t> frame,
                 decode_transport(data, static_cast<std::uint32_t>(data.size()), whole);
             if (ts2 != DecodeStatus::kOk) {
                 ++cap.decode_errors;
-                result_.weirds.add("ip", "fragment_bad_transport", ts, 0);
+                result_.weirds.add("ip", kWeirdIpFragmentBadTransport, ts, 0);
                 return;
             }
             handle(whole, ts,
@@ -448,7 +449,7 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
     }
     if (!e) {
         if (flows_.full()) {
-            result_.weirds.add("flow", "flow_table_full", ts, 0);
+            result_.weirds.add("flow", kWeirdFlowTableFull, ts, 0);
             flows_.evict_oldest([this](Table::Entry& old) { end_flow(old, old.last); });
         }
         FlowState s;
@@ -466,6 +467,7 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
             tcp ? FlowClass::kTcpOpen
                 : (pkt.transport == Transport::kUdp ? FlowClass::kUdp : FlowClass::kOther);
         e = &flows_.insert(key, cls, ts, std::move(s));
+        result_.peak_live_flows = std::max<std::uint64_t>(result_.peak_live_flows, flows_.size());
         if (tcp)
             e->state.tcp = std::make_unique<TcpConnection>(e->state.info, budget_, result_);
     }
@@ -543,8 +545,9 @@ NetworkResult Engine::Impl::finish() {
               [](const HostRecord& a, const HostRecord& b) {
                   return std::tie(a.first_ts, a.addr) < std::tie(b.first_ts, b.addr);
               });
+    result_.peak_reassembly_bytes = budget_.peak;
     if (budget_.limit_hits > 0)
-        result_.weirds.add("tcp", "tcp_reassembly_limit", end, 0,
+        result_.weirds.add("tcp", kWeirdTcpReassemblyLimit, end, 0,
                            std::to_string(budget_.limit_hits));
     return std::move(result_);
 }

@@ -1,5 +1,7 @@
 #include "analysis/ip_reassembly.h"
 
+#include "analysis/engine_weirds.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -45,13 +47,13 @@ IpReassembler::Result IpReassembler::add(const PacketView& pkt, Timestamp ts) {
     std::uint64_t end = begin + f.data.size();
     if (end > kMaxDatagram || ++d.fragments > kMaxFragments) {
         erase(it);
-        return {Outcome::kDropped, "ip_fragment_limit"};
+        return {Outcome::kDropped, kWeirdIpFragmentLimit};
     }
     if (!f.more) {
         std::uint64_t wire_end = begin + pkt.payload_len;
         if (d.have_last && d.total != wire_end) {
             erase(it);
-            return {Outcome::kDropped, "ip_fragment_inconsistent"};
+            return {Outcome::kDropped, kWeirdIpFragmentInconsistent};
         }
         d.have_last = true;
         d.total = static_cast<std::uint32_t>(std::min<std::uint64_t>(wire_end, kMaxDatagram));
@@ -64,7 +66,7 @@ IpReassembler::Result IpReassembler::add(const PacketView& pkt, Timestamp ts) {
     auto r = d.ranges.upper_bound(static_cast<std::uint32_t>(begin));
     if (r != d.ranges.begin())
         --r;
-    const char* weird = nullptr;
+    std::string_view weird;
     while (pos < end) {
         while (r != d.ranges.end() && r->second <= pos)
             ++r;
@@ -75,7 +77,7 @@ IpReassembler::Result IpReassembler::add(const PacketView& pkt, Timestamp ts) {
             std::memcpy(d.data.data() + pos, f.data.data() + (pos - begin), stop - pos);
             pos = stop;
         } else {
-            weird = "ip_fragment_overlap";
+            weird = kWeirdIpFragmentOverlap;
             pos = std::min<std::uint64_t>(r->second, end);
         }
     }

@@ -12,6 +12,7 @@
 #include <list>
 #include <map>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "analysis/decode.h"
@@ -30,7 +31,7 @@ public:
 
     struct Result {
         Outcome outcome = Outcome::kIncomplete;
-        const char* weird = nullptr;  // set when a limit or inconsistency dropped data
+        std::string_view weird;  // set when a limit or inconsistency dropped data (engine_weirds.h)
     };
 
     /// Adds one fragment (as decoded into `pkt.frag`). On kComplete, `payload()` holds the

@@ -7,6 +7,7 @@
 
 #include "analysis/analyzer.h"
 #include "analysis/proto/dns/dns_analyzer.h"
+#include "analysis/proto/ftp/ftp_analyzer.h"
 #include "analysis/proto/http/http_analyzer.h"
 #include "analysis/proto/irc/irc_analyzer.h"
 #include "analysis/proto/smtp/smtp_analyzer.h"
@@ -79,6 +80,8 @@ struct NetworkResult {
     std::vector<FlowRecord> flows;  // by id
     std::uint64_t flows_total = 0;
     std::uint64_t flows_dropped = 0;
+    std::uint64_t peak_live_flows = 0;        // the engine's state follows this, not the file size
+    std::uint64_t peak_reassembly_bytes = 0;  // out-of-order TCP data buffered at once
     std::uint64_t tcp_gap_bytes = 0;
     std::uint64_t tcp_retransmitted_bytes = 0;
 
@@ -87,6 +90,7 @@ struct NetworkResult {
     http::HttpResult http;
     smtp::SmtpResult smtp;
     tftp::TftpResult tftp;
+    ftp::FtpResult ftp;
 
     Weirds weirds;
 };

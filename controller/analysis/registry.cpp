@@ -18,6 +18,7 @@ constexpr StreamAnalyzerEntry kStreamAnalyzers[] = {
     {"http", &http::probe, &make_stream<http::HttpAnalyzer, &NetworkResult::http>},
     {"irc", &irc::probe, &make_stream<irc::IrcAnalyzer, &NetworkResult::irc>},
     {"smtp", &smtp::probe, &make_stream<smtp::SmtpAnalyzer, &NetworkResult::smtp>},
+    {"ftp", &ftp::probe, &make_stream<ftp::FtpAnalyzer, &NetworkResult::ftp>},
     {"dns", &dns::probe, &make_stream<dns::DnsTcpAnalyzer, &NetworkResult::dns>},
 };
 

@@ -53,7 +53,9 @@ void TcpReassembler::drain(StreamSink& sink) {
         auto node = pending_.extract(pending_.begin());
         Segment& s = node.mapped();
         release(s.data.size());
-        deliver(node.key(), s.data, s.missing, s.ts, sink);
+        // Buffered bytes become available when the hole before them fills, not when they
+        // were captured: analyzers see times that never go backwards.
+        deliver(node.key(), s.data, s.missing, std::max(s.ts, latest_), sink);
     }
 }
 
@@ -78,6 +80,7 @@ void TcpReassembler::check_fin(Timestamp ts, StreamSink& sink) {
 
 void TcpReassembler::segment(std::uint32_t seq, std::span<const std::uint8_t> payload,
                              std::uint32_t wire_len, bool fin, Timestamp ts, StreamSink& sink) {
+    latest_ = std::max(latest_, ts);
     if (!have_isn_) {
         have_isn_ = true;
         midstream_ = true;
@@ -133,6 +136,7 @@ void TcpReassembler::segment(std::uint32_t seq, std::span<const std::uint8_t> pa
     s.ts = ts;
     pending_bytes_ += s.data.size();
     budget_->used += s.data.size();
+    budget_->peak = std::max(budget_->peak, budget_->used);
     pending_.emplace(off, std::move(s));
     if (pending_bytes_ > kMaxPendingPerStream || budget_->used > budget_->limit) {
         ++budget_->limit_hits;
@@ -142,6 +146,7 @@ void TcpReassembler::segment(std::uint32_t seq, std::span<const std::uint8_t> pa
 }
 
 void TcpReassembler::peer_ack(std::uint32_t ack, Timestamp ts, StreamSink& sink) {
+    latest_ = std::max(latest_, ts);
     if (!have_isn_ || pending_.empty())
         return;
     std::int64_t acked = unwrap(ack);

@@ -27,6 +27,7 @@ struct ReassemblyBudget {
     static constexpr std::size_t kDefaultLimit = 64u << 20;
     std::size_t limit = kDefaultLimit;
     std::size_t used = 0;
+    std::size_t peak = 0;
     std::uint64_t limit_hits = 0;
 };
 
@@ -99,6 +100,7 @@ private:
     std::size_t pending_bytes_ = 0;
     std::uint64_t gap_bytes_ = 0;
     std::uint64_t retransmitted_ = 0;
+    Timestamp latest_ = 0;  // newest capture time this direction has been given
 };
 
 }  // namespace botscope::analysis

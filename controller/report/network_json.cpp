@@ -3,6 +3,7 @@
 #include "analysis/network_result.h"
 
 #include "report/json_dns.h"
+#include "report/json_ftp.h"
 #include "report/json_http.h"
 #include "report/json_irc.h"
 #include "report/json_smtp.h"
@@ -103,6 +104,8 @@ Json network_to_json(const NetworkResult& net) {
         flows.push_back(flow_json(f));
     j["flows"] = {{"count", net.flows_total},
                   {"dropped", net.flows_dropped},
+                  {"peak_live", net.peak_live_flows},
+                  {"peak_reassembly_bytes", net.peak_reassembly_bytes},
                   {"tcp_gap_bytes", net.tcp_gap_bytes},
                   {"tcp_retransmitted_bytes", net.tcp_retransmitted_bytes},
                   {"list", std::move(flows)}};
@@ -112,6 +115,7 @@ Json network_to_json(const NetworkResult& net) {
     j["smtp"] = to_json(net.smtp);
     j["irc"] = to_json(net.irc);
     j["tftp"] = to_json(net.tftp);
+    j["ftp"] = to_json(net.ftp);
 
     Json anomalies = Json::array();
     for (const auto& [name, e] : net.weirds.entries()) {

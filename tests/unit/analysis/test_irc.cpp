@@ -10,6 +10,7 @@
 
 #include "analysis/proto/irc/irc_analyzer.h"
 #include "analysis/proto/irc/irc_parser.h"
+#include "util/byte_reader.h"
 
 using namespace botscope::analysis;
 using namespace botscope::analysis::irc;
@@ -723,4 +724,17 @@ TEST_CASE("irc: hostile bytes never crash and memory stays bounded") {
     CHECK(s.sent.size() <= kMaxMessagesPerDirection);
     for (const auto& m : s.received)
         CHECK(m.text_raw.size() <= kMaxTextLength);
+}
+
+TEST_CASE("probe: a capture that starts mid-line on both sides is still IRC") {
+    using botscope::analysis::ProbeInput;
+    using botscope::analysis::ProbeResult;
+    std::string client = "can stopped.\r\nPRIVMSG #scan :[SCAN]: done\r\n";
+    std::string server = "0.66.0.3 PRIVMSG #scan :.scan.stop\r\n:h4x0r!h4x@10.66.0.3 PRIVMSG #scan :.ddos.syn 10.66.0.5 80 60\r\n";
+    ProbeInput in{botscope::util::as_bytes(client), botscope::util::as_bytes(server), nullptr};
+    CHECK(botscope::analysis::irc::probe(in) == ProbeResult::kMatch);
+    std::string smtp_server = "220 mx ESMTP\r\n250 ok\r\n";
+    std::string smtp_client = "EHLO x\r\nMAIL FROM:<a@b>\r\n";
+    ProbeInput smtp{botscope::util::as_bytes(smtp_client), botscope::util::as_bytes(smtp_server), nullptr};
+    CHECK(botscope::analysis::irc::probe(smtp) == ProbeResult::kNoMatch);
 }

@@ -158,3 +158,22 @@ TEST_CASE("the engine-wide budget bounds buffering across streams") {
     CHECK(budget.used == 600);
     CHECK(budget.limit_hits == 1);
 }
+
+TEST_CASE("buffered bytes carry the time they became available, so time never goes backwards") {
+    struct TimeRecorder final : StreamSink {
+        std::vector<Timestamp> times;
+        void stream_data(Direction, std::span<const std::uint8_t>, Timestamp ts) override {
+            times.push_back(ts);
+        }
+        void stream_gap(Direction, std::uint64_t, Timestamp) override {}
+        void stream_eof(Direction, Timestamp) override {}
+    } rec;
+    ReassemblyBudget budget;
+    TcpReassembler r(Direction::kOrig, budget);
+    r.syn(0);
+    r.segment(4, b("def"), 3, false, 10, rec);  // early, out of order
+    r.segment(1, b("abc"), 3, false, 20, rec);  // fills the hole later
+    REQUIRE(rec.times.size() == 2);
+    CHECK(rec.times[0] == 20);
+    CHECK(rec.times[1] == 20);
+}

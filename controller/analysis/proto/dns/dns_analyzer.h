@@ -60,11 +60,6 @@ inline constexpr std::string_view kWeirdNameSummaryLimit = "dns_name_summary_lim
 inline constexpr std::string_view kWeirdTcpGap = "dns_tcp_gap";
 inline constexpr std::string_view kWeirdGaveUp = "dns_gave_up";
 
-struct WeirdInfo {
-    std::string_view name;
-    std::string_view description;
-};
-
 /// Every anomaly this analyzer reports. Message-level ones are reported only once the flow has
 /// carried one well-formed message, so a non-DNS payload on port 53 does not flood the table.
 inline constexpr std::array kWeirds = {

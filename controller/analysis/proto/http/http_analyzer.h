@@ -54,12 +54,6 @@ enum class Weird : std::uint8_t {
     kHeaderGap,
 };
 
-/// A row of kWeirds: the stable name and what it means.
-struct WeirdInfo {
-    std::string_view name;
-    std::string_view description;
-};
-
 /// The one table of HTTP anomaly names, in Weird order.
 inline constexpr std::array<WeirdInfo, 15> kWeirds = {{
     {"http_bad_request_line", "a client line where a request line belongs does not parse"},

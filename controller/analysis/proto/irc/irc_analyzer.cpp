@@ -54,9 +54,9 @@ void fill_text(IrcMessage& msg, std::string_view raw) {
 
 }  // namespace
 
-ProbeResult probe(const ProbeInput& in) {
-    auto orig = util::as_chars(in.orig);
-    auto resp = util::as_chars(in.resp);
+namespace {
+
+ProbeResult probe_sides(std::string_view orig, std::string_view resp) {
     // Either side saying IRC is strong evidence (SMTP, FTP and HTTP never start that way); a
     // side that is clearly something else ("220 ...", "GET / HTTP/1.1") vetoes a side that has
     // not decided yet.
@@ -77,6 +77,28 @@ ProbeResult probe(const ProbeInput& in) {
     if (usual == ProbeResult::kNoMatch && swapped == ProbeResult::kNoMatch)
         return ProbeResult::kNoMatch;
     return ProbeResult::kNeedMore;
+}
+
+/// Drops the first line: the torn end of a line when a capture starts mid-stream.
+std::string_view after_first_line(std::string_view s) {
+    auto nl = s.find('\n');
+    return nl == std::string_view::npos ? std::string_view{} : s.substr(nl + 1);
+}
+
+}  // namespace
+
+ProbeResult probe(const ProbeInput& in) {
+    auto orig = util::as_chars(in.orig);
+    auto resp = util::as_chars(in.resp);
+    ProbeResult r = probe_sides(orig, resp);
+    if (r == ProbeResult::kMatch)
+        return r;
+    // A capture that begins in the middle of a line on both sides: judge the next lines.
+    auto orig2 = after_first_line(orig);
+    auto resp2 = after_first_line(resp);
+    if ((!orig2.empty() || !resp2.empty()) && probe_sides(orig2, resp2) == ProbeResult::kMatch)
+        return ProbeResult::kMatch;
+    return r;
 }
 
 IrcAnalyzer::IrcAnalyzer(const AnalyzerContext& ctx, IrcResult& result)

@@ -40,12 +40,6 @@ inline constexpr std::size_t kMaxStoredMessages = 200'000;
 inline constexpr std::size_t kMaxInvalidLines = 20;
 inline constexpr std::size_t kMaxPendingWeirds = 16;
 
-/// One anomaly name with what it means.
-struct WeirdInfo {
-    std::string_view name;
-    std::string_view description;
-};
-
 /// Every anomaly this analyzer reports (analyzer name "irc"). Reported only once the stream is
 /// confirmed as IRC; anomalies seen before that are held and reported at confirmation.
 inline constexpr std::array<WeirdInfo, 8> kWeirds = {{

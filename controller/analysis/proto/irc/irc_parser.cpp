@@ -503,7 +503,10 @@ DccResult parse_dcc(std::string_view args) {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kClientFirst = {"NICK", "USER", "PASS", "CAP", "JOIN"};
+// The last six are what a client sends mid-session: a capture that starts after the login
+// begins with them.
+constexpr std::array<std::string_view, 11> kClientFirst = {
+    "NICK", "USER", "PASS", "CAP", "JOIN", "PRIVMSG", "NOTICE", "PING", "PONG", "MODE", "PART"};
 constexpr std::array<std::string_view, 6> kServerPrefixed = {"NOTICE", "PRIVMSG", "CAP",
                                                              "PING",   "MODE",    "ERROR"};
 constexpr std::array<std::string_view, 3> kServerBare = {"NOTICE", "PING", "ERROR"};
@@ -584,6 +587,16 @@ bool client_line_ok(const Message& m) {
         auto first = m.param(0);
         return first == "0" || is_channel_name(first.substr(0, first.find(',')));
     }
+    if (util::iequals(cmd, "PRIVMSG") || util::iequals(cmd, "NOTICE")) {
+        auto target = m.param(0);
+        return m.params.size() >= 2 && (is_channel_name(target) || is_valid_nick(target));
+    }
+    if (util::iequals(cmd, "PING") || util::iequals(cmd, "PONG"))
+        return m.params.size() >= 1 && !m.params[0].empty();
+    if (util::iequals(cmd, "MODE"))
+        return m.params.size() >= 1 && (is_channel_name(m.param(0)) || is_valid_nick(m.param(0)));
+    if (util::iequals(cmd, "PART"))
+        return m.params.size() >= 1 && is_channel_name(m.param(0).substr(0, m.param(0).find(',')));
     return false;
 }
 

@@ -46,12 +46,6 @@ inline constexpr Timestamp kSweepInterval = 1'000'000'000;
 /// Bytes of the start of each file kept to recognise its kind (PE headers sit within them).
 inline constexpr std::size_t kFileHeadBytes = 512;
 
-/// One anomaly name and what it means.
-struct WeirdInfo {
-    std::string_view name;
-    std::string_view description;
-};
-
 /// Every weird this analyzer reports (analyzer name "tftp").
 inline constexpr std::array<WeirdInfo, 17> kWeirds{{
     {"tftp_malformed_request", "RRQ/WRQ with an unterminated name or mode, or a bad mode"},
