@@ -1,0 +1,130 @@
+// libFuzzer target for the FTP parser and analyzer.
+//
+// The parser functions see the whole input as one line and one reply text. For the analyzer
+// the input is a script: records separated by NUL bytes, each starting with a tag byte ('C'
+// client data, 'S' server data, 'G' / 'H' a client / server gap as long as the record;
+// anything else is data in alternating directions). Each record's data is cut in two at a
+// position derived from its length, and every piece lives in its own heap buffer of exactly
+// its size so AddressSanitizer sees over-reads. The documented bounds are checked on every
+// result.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "analysis/analyzer.h"
+#include "analysis/proto/ftp/ftp_analyzer.h"
+#include "analysis/proto/ftp/ftp_parser.h"
+
+using namespace botscope::analysis;
+using namespace botscope::analysis::ftp;
+
+namespace {
+
+struct Piece {
+    std::unique_ptr<std::uint8_t[]> bytes;
+    std::size_t size = 0;
+    std::span<const std::uint8_t> span() const { return {bytes.get(), size}; }
+};
+
+Piece copy(std::span<const std::uint8_t> s) {
+    Piece p;
+    p.bytes = std::make_unique<std::uint8_t[]>(s.empty() ? 1 : s.size());
+    std::copy(s.begin(), s.end(), p.bytes.get());
+    p.size = s.size();
+    return p;
+}
+
+void check(bool ok) {
+    if (!ok) std::abort();
+}
+
+void parsers(std::span<const std::uint8_t> data) {
+    const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+    check(strip_telnet(text).size() <= text.size());
+    (void)parse_command(text);
+    (void)parse_reply_line(text);
+    (void)ends_multiline(text, 211);
+    (void)parse_port(text);
+    (void)parse_eprt(text);
+    (void)parse_pasv_reply(text);
+    (void)parse_epsv_reply(text);
+    if (auto p = parse_quoted_path(text)) check(p->size() <= kMaxArgLength);
+    (void)parse_transfer_size(text);
+    if (auto n = parse_stou_name(text)) check(n->size() <= text.size());
+}
+
+void check_result(const FtpResult& r) {
+    check(r.sessions.size() <= kMaxSessions);
+    for (const auto& s : r.sessions) {
+        check(s.commands.size() <= kMaxCommandsPerSession);
+        check(s.transfers.size() <= kMaxTransfersPerSession);
+        check(s.data_channels.size() <= kMaxDataChannelsPerSession);
+        check(s.users.size() <= kMaxUsers);
+        check(s.last_replies.size() <= kMaxLastReplies);
+        check(s.banner.size() <= kMaxReplyText);
+        for (const auto& c : s.commands) {
+            check(c.arg.size() <= kMaxArgLength);
+            // Credentials are never kept.
+            if (c.command == "PASS" || c.command == "pass") check(c.arg.empty());
+        }
+        for (const auto& t : s.transfers) check(t.name.size() <= kMaxArgLength);
+    }
+}
+
+void analyzer(std::span<const std::uint8_t> data) {
+    Weirds weirds;
+    FtpResult result;
+    FlowInfo flow;
+    flow.id = 1;
+    flow.transport = Transport::kTcp;
+    flow.orig = {IpAddress::v4(10, 0, 0, 1), 1025};
+    flow.resp = {IpAddress::v4(10, 0, 0, 2), 21};
+    AnalyzerContext ctx{flow, &weirds};
+    FtpAnalyzer a(ctx, result);
+    Direction next = Direction::kResp;
+    Timestamp ts = 1;
+    std::size_t start = 0;
+    while (start <= data.size() && !a.gave_up()) {
+        std::size_t end = start;
+        while (end < data.size() && data[end] != 0) ++end;
+        std::span<const std::uint8_t> rec = data.subspan(start, end - start);
+        Direction dir = next;
+        bool gap = false;
+        if (!rec.empty() && (rec[0] == 'C' || rec[0] == 'S' || rec[0] == 'G' || rec[0] == 'H')) {
+            dir = (rec[0] == 'C' || rec[0] == 'G') ? Direction::kOrig : Direction::kResp;
+            gap = rec[0] == 'G' || rec[0] == 'H';
+            rec = rec.subspan(1);
+        }
+        next = opposite(dir);
+        ++ts;
+        if (gap) {
+            a.on_gap(dir, rec.size(), ts);
+        } else {
+            const std::size_t cut = rec.size() / 3;
+            Piece p1 = copy(rec.first(cut));
+            Piece p2 = copy(rec.subspan(cut));
+            a.on_data(dir, p1.span(), ts);
+            if (!a.gave_up()) a.on_data(dir, p2.span(), ts);
+        }
+        start = end + 1;
+    }
+    a.on_eof(Direction::kOrig, ts);
+    a.on_eof(Direction::kResp, ts);
+    a.on_end(ts + 1);
+    check(result.sessions.size() == 1);
+    check_result(result);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    Piece whole = copy({data, size});
+    parsers(whole.span());
+    analyzer(whole.span());
+    return 0;
+}
