@@ -40,7 +40,8 @@ Piece copy(std::span<const std::uint8_t> s) {
 }
 
 void check(bool ok) {
-    if (!ok) std::abort();
+    if (!ok)
+        std::abort();
 }
 
 void parsers(std::span<const std::uint8_t> data) {
@@ -53,9 +54,11 @@ void parsers(std::span<const std::uint8_t> data) {
     (void)parse_eprt(text);
     (void)parse_pasv_reply(text);
     (void)parse_epsv_reply(text);
-    if (auto p = parse_quoted_path(text)) check(p->size() <= kMaxArgLength);
+    if (auto p = parse_quoted_path(text))
+        check(p->size() <= kMaxArgLength);
     (void)parse_transfer_size(text);
-    if (auto n = parse_stou_name(text)) check(n->size() <= text.size());
+    if (auto n = parse_stou_name(text))
+        check(n->size() <= text.size());
 }
 
 void check_result(const FtpResult& r) {
@@ -70,9 +73,11 @@ void check_result(const FtpResult& r) {
         for (const auto& c : s.commands) {
             check(c.arg.size() <= kMaxArgLength);
             // Credentials are never kept.
-            if (c.command == "PASS" || c.command == "pass") check(c.arg.empty());
+            if (c.command == "PASS" || c.command == "pass")
+                check(c.arg.empty());
         }
-        for (const auto& t : s.transfers) check(t.name.size() <= kMaxArgLength);
+        for (const auto& t : s.transfers)
+            check(t.name.size() <= kMaxArgLength);
     }
 }
 
@@ -91,7 +96,8 @@ void analyzer(std::span<const std::uint8_t> data) {
     std::size_t start = 0;
     while (start <= data.size() && !a.gave_up()) {
         std::size_t end = start;
-        while (end < data.size() && data[end] != 0) ++end;
+        while (end < data.size() && data[end] != 0)
+            ++end;
         std::span<const std::uint8_t> rec = data.subspan(start, end - start);
         Direction dir = next;
         bool gap = false;
@@ -109,7 +115,8 @@ void analyzer(std::span<const std::uint8_t> data) {
             Piece p1 = copy(rec.first(cut));
             Piece p2 = copy(rec.subspan(cut));
             a.on_data(dir, p1.span(), ts);
-            if (!a.gave_up()) a.on_data(dir, p2.span(), ts);
+            if (!a.gave_up())
+                a.on_data(dir, p2.span(), ts);
         }
         start = end + 1;
     }

@@ -32,11 +32,6 @@ void put16(Bytes& b, std::uint16_t v) {
     b.push_back(static_cast<std::uint8_t>(v));
 }
 
-void put32(Bytes& b, std::uint32_t v) {
-    put16(b, static_cast<std::uint16_t>(v >> 16));
-    put16(b, static_cast<std::uint16_t>(v));
-}
-
 void append(Bytes& b, std::string_view s) {
     b.insert(b.end(), s.begin(), s.end());
 }
@@ -124,27 +119,6 @@ void put_pieces(TcpConversation& c, Direction dir, std::string_view data,
 constexpr std::uint16_t kTypeA = 1;
 constexpr std::uint16_t kTypeTxt = 16;
 
-Bytes dns_name(std::string_view name) {
-    Bytes b;
-    std::size_t start = 0;
-    while (start < name.size()) {
-        std::size_t dot = name.find('.', start);
-        if (dot == std::string_view::npos)
-            dot = name.size();
-        b.push_back(static_cast<std::uint8_t>(dot - start));
-        append(b, name.substr(start, dot - start));
-        start = dot + 1;
-    }
-    b.push_back(0);
-    return b;
-}
-
-struct DnsRecord {
-    std::uint16_t type = kTypeA;
-    std::uint32_t ttl = 300;
-    Bytes rdata;
-};
-
 Bytes a_rdata(std::string_view addr) {
     IpAddress a = ip(addr);
     return Bytes(a.bytes.begin(), a.bytes.begin() + 4);
@@ -155,31 +129,6 @@ Bytes txt_rdata(std::string_view text) {
         broken_case("TXT string longer than 255 bytes");
     Bytes b{static_cast<std::uint8_t>(text.size())};
     append(b, text);
-    return b;
-}
-
-/// A message with one question; answers, if any, are for the question's name (compressed).
-Bytes dns_message(std::uint16_t id, std::uint16_t flags, std::string_view qname,
-                  std::uint16_t qtype, const std::vector<DnsRecord>& answers = {}) {
-    Bytes b;
-    put16(b, id);
-    put16(b, flags);
-    put16(b, 1);
-    put16(b, static_cast<std::uint16_t>(answers.size()));
-    put16(b, 0);
-    put16(b, 0);
-    Bytes n = dns_name(qname);
-    b.insert(b.end(), n.begin(), n.end());
-    put16(b, qtype);
-    put16(b, 1);
-    for (const DnsRecord& r : answers) {
-        put16(b, 0xc00c);
-        put16(b, r.type);
-        put16(b, 1);
-        put32(b, r.ttl);
-        put16(b, static_cast<std::uint16_t>(r.rdata.size()));
-        b.insert(b.end(), r.rdata.begin(), r.rdata.end());
-    }
     return b;
 }
 

@@ -13,47 +13,6 @@ void put16(Bytes& b, std::uint16_t v) {
     b.push_back(static_cast<std::uint8_t>(v));
 }
 
-Bytes dns_name(std::string_view name) {
-    Bytes b;
-    std::size_t start = 0;
-    while (start < name.size()) {
-        std::size_t dot = name.find('.', start);
-        if (dot == std::string_view::npos)
-            dot = name.size();
-        b.push_back(static_cast<std::uint8_t>(dot - start));
-        b.insert(b.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
-                 name.begin() + static_cast<std::ptrdiff_t>(dot));
-        start = dot + 1;
-    }
-    b.push_back(0);
-    return b;
-}
-
-Bytes dns_query(std::uint16_t id, std::string_view name) {
-    Bytes b;
-    put16(b, id);
-    put16(b, 0x0100);  // RD
-    put16(b, 1);
-    put16(b, 0), put16(b, 0), put16(b, 0);
-    Bytes n = dns_name(name);
-    b.insert(b.end(), n.begin(), n.end());
-    put16(b, 1);  // A
-    put16(b, 1);  // IN
-    return b;
-}
-
-Bytes dns_answer(std::uint16_t id, std::string_view name, const IpAddress& addr) {
-    Bytes b = dns_query(id, name);
-    b[2] = 0x81, b[3] = 0x80;  // response, RD, RA
-    b[7] = 1;                  // ancount
-    put16(b, 0xc00c);          // pointer to the question's name
-    put16(b, 1), put16(b, 1);
-    put16(b, 0), put16(b, 300);
-    put16(b, 4);
-    b.insert(b.end(), addr.bytes.begin(), addr.bytes.begin() + 4);
-    return b;
-}
-
 Bytes tftp_request(std::string_view file) {
     Bytes b = {0, 1};
     b.insert(b.end(), file.begin(), file.end());
@@ -86,9 +45,11 @@ void emulate_bot_session(CaptureWriter& w, Timestamp start) {
     Timestamp t = start;
 
     // 1. Resolve the C&C name; the sinkhole answers with its own address.
-    w.add_ip(t, udp_packet({guest, 1035}, {sink, 53}, dns_query(0x1f2e, F::kCncName)));
+    Bytes sink_a(sink.bytes.begin(), sink.bytes.begin() + 4);
+    w.add_ip(t, udp_packet({guest, 1035}, {sink, 53}, dns_message(0x1f2e, 0x0100, F::kCncName, 1)));
     w.add_ip(t + 2 * kMilli,
-             udp_packet({sink, 53}, {guest, 1035}, dns_answer(0x1f2e, F::kCncName, sink)));
+             udp_packet({sink, 53}, {guest, 1035},
+                        dns_message(0x1f2e, 0x8180, F::kCncName, 1, {{1, 300, sink_a}})));
     t += 50 * kMilli;
 
     // 2. IRC on a non-standard port; lines split across segments as a slow bot sends them.

@@ -179,6 +179,46 @@ std::vector<Bytes> fragment_ipv4(const Bytes& packet, std::size_t chunk) {
     return out;
 }
 
+Bytes dns_name(std::string_view name) {
+    Bytes b;
+    std::size_t start = 0;
+    while (start < name.size()) {
+        std::size_t dot = name.find('.', start);
+        if (dot == std::string_view::npos)
+            dot = name.size();
+        b.push_back(static_cast<std::uint8_t>(dot - start));
+        b.insert(b.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
+                 name.begin() + static_cast<std::ptrdiff_t>(dot));
+        start = dot + 1;
+    }
+    b.push_back(0);
+    return b;
+}
+
+Bytes dns_message(std::uint16_t id, std::uint16_t flags, std::string_view qname,
+                  std::uint16_t qtype, const std::vector<DnsRecord>& answers) {
+    Bytes b;
+    put16(b, id);
+    put16(b, flags);
+    put16(b, 1);
+    put16(b, static_cast<std::uint16_t>(answers.size()));
+    put16(b, 0);
+    put16(b, 0);
+    Bytes n = dns_name(qname);
+    b.insert(b.end(), n.begin(), n.end());
+    put16(b, qtype);
+    put16(b, 1);
+    for (const DnsRecord& r : answers) {
+        put16(b, 0xc00c);
+        put16(b, r.type);
+        put16(b, 1);
+        put32(b, r.ttl);
+        put16(b, static_cast<std::uint16_t>(r.rdata.size()));
+        b.insert(b.end(), r.rdata.begin(), r.rdata.end());
+    }
+    return b;
+}
+
 Bytes CaptureWriter::link_header(std::span<const std::uint8_t> packet, std::uint16_t vlan) const {
     bool v6 = !packet.empty() && (packet[0] >> 4) == 6;
     std::uint16_t ethertype = v6 ? 0x86DD : 0x0800;

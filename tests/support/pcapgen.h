@@ -49,6 +49,20 @@ Bytes icmp_echo(const IpAddress& src, const IpAddress& dst, bool reply, std::uin
 /// of 8).
 std::vector<Bytes> fragment_ipv4(const Bytes& packet, std::size_t chunk);
 
+/// A DNS name in wire form (uncompressed labels).
+Bytes dns_name(std::string_view name);
+
+/// One answer record for dns_message: it names the question (a compression pointer).
+struct DnsRecord {
+    std::uint16_t type = 1;  // A
+    std::uint32_t ttl = 300;
+    Bytes rdata;
+};
+
+/// A DNS message with one question (class IN) and the given answers.
+Bytes dns_message(std::uint16_t id, std::uint16_t flags, std::string_view qname,
+                  std::uint16_t qtype, const std::vector<DnsRecord>& answers = {});
+
 enum class FileFormat { kPcapLeUsec, kPcapBeUsec, kPcapLeNsec, kPcapBeNsec, kPcapng };
 
 struct Frame {

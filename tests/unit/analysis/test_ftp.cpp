@@ -102,8 +102,9 @@ std::vector<Turn> bot_script() {
         {Direction::kOrig, "LIST\r\n"},
         {Direction::kResp, "150 Here comes the directory listing.\r\n226 Directory send OK.\r\n"},
         {Direction::kOrig, "HELP\r\n"},
-        {Direction::kResp, "214-The following commands are recognized.\r\n ABOR ACCT ALLO\r\n"
-                           "214 Help OK.\r\n"},
+        {Direction::kResp,
+         "214-The following commands are recognized.\r\n ABOR ACCT ALLO\r\n"
+         "214 Help OK.\r\n"},
         {Direction::kOrig, "QUIT\r\n"},
         {Direction::kResp, "221 Goodbye.\r\n"},
     };
@@ -322,9 +323,10 @@ TEST_CASE("ftp probe") {
 }
 
 TEST_CASE("ftp and smtp probes never both claim a stream") {
-    const std::vector<std::string> clients = {"",        "U",         "USER 1\r\n", "EHLO x\r\n",
-                                              "HEL",     "MAIL FROM:", "QUIT\r\n",  "AUTH TLS\r\n",
-                                              "AUTH LOGIN\r\n", "GET /\r\n", "HOST a\r\n"};
+    const std::vector<std::string> clients = {
+        "",           "U",        "USER 1\r\n",   "EHLO x\r\n",     "HEL",
+        "MAIL FROM:", "QUIT\r\n", "AUTH TLS\r\n", "AUTH LOGIN\r\n", "GET /\r\n",
+        "HOST a\r\n"};
     const std::vector<std::string> servers = {"",
                                               "2",
                                               "220 ready\r\n",
@@ -349,7 +351,8 @@ TEST_CASE("ftp and smtp probes never both claim a stream") {
 
 TEST_CASE("ftp analyzer: a worm download from a bot's FTP server") {
     Harness h;
-    for (const auto& t : bot_script()) h.feed(t.dir, t.text);
+    for (const auto& t : bot_script())
+        h.feed(t.dir, t.text);
     check_bot_session(h.end(), h.weirds);
     CHECK(h.result.sessions_seen == 1);
     CHECK(h.result.transfers_seen == 3);
@@ -358,7 +361,8 @@ TEST_CASE("ftp analyzer: a worm download from a bot's FTP server") {
 TEST_CASE("ftp analyzer: every split position of every turn gives the same facts") {
     const auto script = bot_script();
     std::size_t longest = 0;
-    for (const auto& t : script) longest = std::max(longest, t.text.size());
+    for (const auto& t : script)
+        longest = std::max(longest, t.text.size());
     for (std::size_t split = 1; split < longest; ++split) {
         Harness h;
         for (const auto& t : script) {
@@ -380,7 +384,8 @@ TEST_CASE("ftp analyzer: every split position of every turn gives the same facts
 TEST_CASE("ftp analyzer: byte-at-a-time delivery") {
     Harness h;
     for (const auto& t : bot_script())
-        for (char c : t.text) h.feed(t.dir, std::string_view(&c, 1));
+        for (char c : t.text)
+            h.feed(t.dir, std::string_view(&c, 1));
     check_bot_session(h.end(), h.weirds);
 }
 
@@ -487,8 +492,9 @@ TEST_CASE("ftp analyzer: Telnet codes before ABOR; ABOR during a transfer") {
     h.server("220 FTP\r\n");
     h.client("USER a\r\nPASS b\r\nRETR big.iso\r\n");
     h.server("331 pw\r\n230 ok\r\n150 opening (999999 bytes)\r\n");
-    h.client(raw("\xff\xf4\xff\xf2"
-                  "ABOR\r\n"));
+    h.client(
+        raw("\xff\xf4\xff\xf2"
+            "ABOR\r\n"));
     h.server("426 Transfer aborted\r\n226 ABOR successful\r\n");
     const auto& s = h.end();
     REQUIRE(s.transfers.size() == 1);
@@ -562,7 +568,8 @@ TEST_CASE("ftp analyzer: over-long lines, garbage, confirmation and giving up") 
     {
         Harness h;
         h.server("220 hello\r\n");
-        for (int i = 0; i < 30; ++i) h.client(raw("\x01\x02 garbage\r\n"));
+        for (int i = 0; i < 30; ++i)
+            h.client(raw("\x01\x02 garbage\r\n"));
         CHECK(h.analyzer->gave_up());
         const auto& s = h.end();
         CHECK(s.gave_up);
@@ -637,9 +644,9 @@ TEST_CASE("ftp analyzer: hostile input never breaks it") {
         x ^= x << 5;
         return x;
     };
-    const std::string_view pieces[] = {"220 ",       "USER x\r\n", "PASV\r\n", "227 (1,2,3,4,5,6)\r\n",
-                                       "RETR a\r\n", "150 ",       "226 ok\r\n", "211-",
-                                       "\r\n",       "PORT 1,2,3,4,5,6\r\n", "AUTH TLS\r\n"};
+    const std::string_view pieces[] = {
+        "220 ",       "USER x\r\n", "PASV\r\n", "227 (1,2,3,4,5,6)\r\n", "RETR a\r\n",  "150 ",
+        "226 ok\r\n", "211-",       "\r\n",     "PORT 1,2,3,4,5,6\r\n",  "AUTH TLS\r\n"};
     for (int round = 0; round < 200; ++round) {
         Harness h;
         for (int i = 0; i < 60; ++i) {
@@ -648,7 +655,8 @@ TEST_CASE("ftp analyzer: hostile input never breaks it") {
                 chunk = pieces[rnd() % std::size(pieces)];
             } else {
                 chunk.resize(rnd() % 40);
-                for (auto& c : chunk) c = static_cast<char>(rnd());
+                for (auto& c : chunk)
+                    c = static_cast<char>(rnd());
             }
             const auto dir = rnd() % 2 ? Direction::kOrig : Direction::kResp;
             if (rnd() % 17 == 0)
