@@ -11,11 +11,13 @@ using analysis::ftp::FtpTransfer;
 
 /// A reply code of 0 means no reply was seen: the key is left out.
 void put_reply(Json& j, const char* key, std::uint16_t code) {
-    if (code != 0) j[key] = code;
+    if (code != 0)
+        j[key] = code;
 }
 
 void put_text(Json& j, const char* key, const std::string& s) {
-    if (!s.empty()) j[key] = s;
+    if (!s.empty())
+        j[key] = s;
 }
 
 Json channel_json(const FtpDataChannel& c) {
@@ -25,27 +27,34 @@ Json channel_json(const FtpDataChannel& c) {
     j["passive"] = c.passive;
     j["endpoint"] = endpoint_json(c.endpoint);
     put_reply(j, "reply", c.reply);
-    if (c.address_mismatch) j["address_mismatch"] = true;
+    if (c.address_mismatch)
+        j["address_mismatch"] = true;
     return j;
 }
 
 Json transfer_json(const FtpTransfer& t) {
     Json j;
     j["ts"] = ts_json(t.ts);
-    if (t.reply_ts != 0) j["reply_ts"] = ts_json(t.reply_ts);
+    if (t.reply_ts != 0)
+        j["reply_ts"] = ts_json(t.reply_ts);
     j["command"] = t.command;
     j["name"] = t.name;
-    if (t.name_truncated) j["name_truncated"] = true;
-    if (t.listing) j["listing"] = true;
+    if (t.name_truncated)
+        j["name_truncated"] = true;
+    if (t.listing)
+        j["listing"] = true;
     put_reply(j, "preliminary", t.preliminary);
     put_reply(j, "reply", t.reply);
     put_text(j, "reply_text", t.reply_text);
     // Unknown until the final reply.
     j["success"] = t.reply == 0 ? Json(nullptr) : Json(t.reply / 100 == 2);
-    if (t.size) j["size"] = *t.size;
-    if (t.offset != 0) j["offset"] = t.offset;
+    if (t.size)
+        j["size"] = *t.size;
+    if (t.offset != 0)
+        j["offset"] = t.offset;
     put_text(j, "type", t.type);
-    if (t.data) j["data"] = channel_json(*t.data);
+    if (t.data)
+        j["data"] = channel_json(*t.data);
     return j;
 }
 
@@ -54,7 +63,8 @@ Json command_json(const FtpCommandRecord& c) {
     j["ts"] = ts_json(c.ts);
     j["command"] = c.command;
     put_text(j, "arg", c.arg);
-    if (c.arg_hidden) j["arg_hidden"] = true;
+    if (c.arg_hidden)
+        j["arg_hidden"] = true;
     put_reply(j, "reply", c.reply);
     put_text(j, "reply_text", c.reply_text);
     return j;
@@ -70,7 +80,8 @@ Json session_json(const FtpSession& s) {
     put_text(j, "banner", s.banner);
     put_text(j, "user", s.user);
     j["users"] = s.users;
-    if (s.users_dropped != 0) j["users_dropped"] = s.users_dropped;
+    if (s.users_dropped != 0)
+        j["users_dropped"] = s.users_dropped;
     j["login_attempts"] = s.login_attempts;
     j["login_failures"] = s.login_failures;
     j["password_sent"] = s.password_sent;
@@ -83,23 +94,27 @@ Json session_json(const FtpSession& s) {
     j["auth_tls"] = s.auth_tls;
     j["tls"] = s.tls;
     Json transfers = Json::array();
-    for (const auto& t : s.transfers) transfers.push_back(transfer_json(t));
+    for (const auto& t : s.transfers)
+        transfers.push_back(transfer_json(t));
     j["transfers"] = std::move(transfers);
     j["transfers_seen"] = s.transfers_seen;
     j["transfers_dropped"] = s.transfers_dropped;
     Json channels = Json::array();
-    for (const auto& c : s.data_channels) channels.push_back(channel_json(c));
+    for (const auto& c : s.data_channels)
+        channels.push_back(channel_json(c));
     j["data_channels"] = std::move(channels);
     j["data_channels_dropped"] = s.data_channels_dropped;
     Json commands = Json::array();
-    for (const auto& c : s.commands) commands.push_back(command_json(c));
+    for (const auto& c : s.commands)
+        commands.push_back(command_json(c));
     j["commands"] = std::move(commands);
     j["commands_seen"] = s.commands_seen;
     j["commands_dropped"] = s.commands_dropped;
     j["last_replies"] = s.last_replies;
     j["quit"] = s.quit;
     j["invalid_lines"] = s.invalid_lines;
-    if (s.gave_up) j["gave_up"] = true;
+    if (s.gave_up)
+        j["gave_up"] = true;
     return j;
 }
 
@@ -108,7 +123,8 @@ Json session_json(const FtpSession& s) {
 Json to_json(const analysis::ftp::FtpResult& result) {
     Json j;
     Json sessions = Json::array();
-    for (const auto& s : result.sessions) sessions.push_back(session_json(s));
+    for (const auto& s : result.sessions)
+        sessions.push_back(session_json(s));
     j["sessions"] = std::move(sessions);
     j["sessions_seen"] = result.sessions_seen;
     j["sessions_dropped"] = result.sessions_dropped;

@@ -19,25 +19,15 @@
 #include "analysis/analyzer.h"
 #include "analysis/proto/ftp/ftp_analyzer.h"
 #include "analysis/proto/ftp/ftp_parser.h"
+#include "fuzz/script_driver.h"
 
 using namespace botscope::analysis;
+using botscope::fuzz::copy;
+using botscope::fuzz::Piece;
+namespace fuzz = botscope::fuzz;
 using namespace botscope::analysis::ftp;
 
 namespace {
-
-struct Piece {
-    std::unique_ptr<std::uint8_t[]> bytes;
-    std::size_t size = 0;
-    std::span<const std::uint8_t> span() const { return {bytes.get(), size}; }
-};
-
-Piece copy(std::span<const std::uint8_t> s) {
-    Piece p;
-    p.bytes = std::make_unique<std::uint8_t[]>(s.empty() ? 1 : s.size());
-    std::copy(s.begin(), s.end(), p.bytes.get());
-    p.size = s.size();
-    return p;
-}
 
 void check(bool ok) {
     if (!ok)
@@ -91,38 +81,7 @@ void analyzer(std::span<const std::uint8_t> data) {
     flow.resp = {IpAddress::v4(10, 0, 0, 2), 21};
     AnalyzerContext ctx{flow, &weirds};
     FtpAnalyzer a(ctx, result);
-    Direction next = Direction::kResp;
-    Timestamp ts = 1;
-    std::size_t start = 0;
-    while (start <= data.size() && !a.gave_up()) {
-        std::size_t end = start;
-        while (end < data.size() && data[end] != 0)
-            ++end;
-        std::span<const std::uint8_t> rec = data.subspan(start, end - start);
-        Direction dir = next;
-        bool gap = false;
-        if (!rec.empty() && (rec[0] == 'C' || rec[0] == 'S' || rec[0] == 'G' || rec[0] == 'H')) {
-            dir = (rec[0] == 'C' || rec[0] == 'G') ? Direction::kOrig : Direction::kResp;
-            gap = rec[0] == 'G' || rec[0] == 'H';
-            rec = rec.subspan(1);
-        }
-        next = opposite(dir);
-        ++ts;
-        if (gap) {
-            a.on_gap(dir, rec.size(), ts);
-        } else {
-            const std::size_t cut = rec.size() / 3;
-            Piece p1 = copy(rec.first(cut));
-            Piece p2 = copy(rec.subspan(cut));
-            a.on_data(dir, p1.span(), ts);
-            if (!a.gave_up())
-                a.on_data(dir, p2.span(), ts);
-        }
-        start = end + 1;
-    }
-    a.on_eof(Direction::kOrig, ts);
-    a.on_eof(Direction::kResp, ts);
-    a.on_end(ts + 1);
+    fuzz::play_script(a, data);
     check(result.sessions.size() == 1);
     check_result(result);
 }

@@ -38,5 +38,6 @@ TEST_CASE("every weird table holds stable, prefixed, unique snake_case names") {
     check_table(http::kWeirds, {"http_"}, seen);
     check_table(smtp::kWeirds, {"smtp_"}, seen);
     check_table(tftp::kWeirds, {"tftp_"}, seen);
+    check_table(ftp::kWeirds, {"ftp_"}, seen);
     CHECK(seen.size() > 40);
 }

@@ -24,38 +24,47 @@ enum class Speaker : std::uint8_t { kEmpty, kPartial, kSmtp, kFtp, kOther };
 enum class Greeting : std::uint8_t { kPartial, kNotReply, kReply };
 enum class Banner : std::uint8_t { kUnknown, kSmtp, kFtp };
 
-constexpr std::string_view kSmtpOpeners[] = {"HELO ",  "EHLO ",  "HELO\r", "EHLO\r",
+constexpr std::string_view kSmtpOpeners[] = {"HELO ",  "EHLO ",  "HELO\r",    "EHLO\r",
                                              "HELO\n", "EHLO\n", "MAIL FROM:"};
-constexpr std::string_view kFtpOpeners[] = {"USER ",  "AUTH TLS", "AUTH SSL", "FEAT\r",
-                                            "FEAT\n", "SYST\r",   "SYST\n",   "OPTS ",
-                                            "HOST ",  "CLNT "};
+constexpr std::string_view kFtpOpeners[] = {"USER ",  "AUTH TLS", "AUTH SSL", "FEAT\r", "FEAT\n",
+                                            "SYST\r", "SYST\n",   "OPTS ",    "HOST ",  "CLNT "};
 constexpr std::string_view kSmtpWords[] = {"smtp", "postfix", "sendmail", "exim", "mail"};
 constexpr std::string_view kFtpWords[] = {"ftp", "filezilla", "serv-u"};
 
 Speaker classify_client(std::string_view c) {
-    if (c.empty()) return Speaker::kEmpty;
+    if (c.empty())
+        return Speaker::kEmpty;
     for (auto o : kSmtpOpeners)
-        if (util::istarts_with(c, o)) return Speaker::kSmtp;
+        if (util::istarts_with(c, o))
+            return Speaker::kSmtp;
     for (auto o : kFtpOpeners)
-        if (util::istarts_with(c, o)) return Speaker::kFtp;
+        if (util::istarts_with(c, o))
+            return Speaker::kFtp;
     auto could_become = [&](std::string_view o) {
         return c.size() < o.size() && util::istarts_with(o, c);
     };
     for (auto o : kSmtpOpeners)
-        if (could_become(o)) return Speaker::kPartial;
+        if (could_become(o))
+            return Speaker::kPartial;
     for (auto o : kFtpOpeners)
-        if (could_become(o)) return Speaker::kPartial;
+        if (could_become(o))
+            return Speaker::kPartial;
     return Speaker::kOther;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 /// FTP greetings may be preliminary (120 "ready in n minutes"), so 1xx counts here.
 Greeting classify_server(std::string_view s) {
     for (std::size_t i = 0; i < std::min<std::size_t>(3, s.size()); ++i)
-        if (!is_digit(s[i])) return Greeting::kNotReply;
-    if (!s.empty() && (s[0] < '1' || s[0] > '5')) return Greeting::kNotReply;
-    if (s.size() < 4) return Greeting::kPartial;
+        if (!is_digit(s[i]))
+            return Greeting::kNotReply;
+    if (!s.empty() && (s[0] < '1' || s[0] > '5'))
+        return Greeting::kNotReply;
+    if (s.size() < 4)
+        return Greeting::kPartial;
     const char sep = s[3];
     return (sep == ' ' || sep == '-' || sep == '\r' || sep == '\n') ? Greeting::kReply
                                                                     : Greeting::kNotReply;
@@ -64,13 +73,13 @@ Greeting classify_server(std::string_view s) {
 Banner classify_banner(std::string_view s) {
     const std::string text = util::to_lower(s.substr(0, kBannerWindow));
     auto any = [&](const auto& words) {
-        return std::any_of(std::begin(words), std::end(words), [&](std::string_view w) {
-            return text.find(w) != std::string::npos;
-        });
+        return std::any_of(std::begin(words), std::end(words),
+                           [&](std::string_view w) { return text.find(w) != std::string::npos; });
     };
     const bool smtp = any(kSmtpWords);
     const bool ftp = any(kFtpWords);
-    if (smtp == ftp) return Banner::kUnknown;
+    if (smtp == ftp)
+        return Banner::kUnknown;
     return smtp ? Banner::kSmtp : Banner::kFtp;
 }
 
@@ -78,7 +87,9 @@ std::string bounded(std::string_view s, std::size_t max, bool* truncated = nullp
     return util::bounded_copy(s, max, truncated);
 }
 
-bool is_listing(Verb v) { return v == Verb::kList || v == Verb::kNlst || v == Verb::kMlsd; }
+bool is_listing(Verb v) {
+    return v == Verb::kList || v == Verb::kNlst || v == Verb::kMlsd;
+}
 
 }  // namespace
 
@@ -87,8 +98,7 @@ ProbeResult probe(const ProbeInput& in) {
     const std::string_view server = util::as_chars(in.resp);
     if (server.empty()) {
         // FTP servers speak first; a client alone saying USER may well be IRC.
-        return (client == Speaker::kEmpty || client == Speaker::kPartial ||
-                client == Speaker::kFtp)
+        return (client == Speaker::kEmpty || client == Speaker::kPartial || client == Speaker::kFtp)
                    ? ProbeResult::kNeedMore
                    : ProbeResult::kNoMatch;
     }
@@ -96,17 +106,20 @@ ProbeResult probe(const ProbeInput& in) {
         case Greeting::kNotReply:
             return ProbeResult::kNoMatch;
         case Greeting::kPartial:
-            return (client == Speaker::kSmtp || client == Speaker::kOther)
-                       ? ProbeResult::kNoMatch
-                       : ProbeResult::kNeedMore;
+            return (client == Speaker::kSmtp || client == Speaker::kOther) ? ProbeResult::kNoMatch
+                                                                           : ProbeResult::kNeedMore;
         case Greeting::kReply:
             break;
     }
-    if (client == Speaker::kFtp) return ProbeResult::kMatch;
-    if (client == Speaker::kSmtp) return ProbeResult::kNoMatch;
+    if (client == Speaker::kFtp)
+        return ProbeResult::kMatch;
+    if (client == Speaker::kSmtp)
+        return ProbeResult::kNoMatch;
     const Banner banner = classify_banner(server);
-    if (banner == Banner::kFtp) return ProbeResult::kMatch;
-    if (client == Speaker::kOther || banner == Banner::kSmtp) return ProbeResult::kNoMatch;
+    if (banner == Banner::kFtp)
+        return ProbeResult::kMatch;
+    if (client == Speaker::kOther || banner == Banner::kSmtp)
+        return ProbeResult::kNoMatch;
     return ProbeResult::kNeedMore;
 }
 
@@ -125,8 +138,10 @@ FtpAnalyzer::FtpAnalyzer(const AnalyzerContext& ctx, FtpResult& result)
 }
 
 void FtpAnalyzer::on_data(Direction dir, std::span<const std::uint8_t> data, Timestamp ts) {
-    if (ended_ || gave_up()) return;
-    if (session_.ts == 0) session_.ts = ts;
+    if (ended_ || gave_up())
+        return;
+    if (session_.ts == 0)
+        session_.ts = ts;
     if (dir == Direction::kOrig)
         client_data(data, ts);
     else
@@ -135,7 +150,8 @@ void FtpAnalyzer::on_data(Direction dir, std::span<const std::uint8_t> data, Tim
 
 void FtpAnalyzer::on_gap(Direction dir, std::uint64_t len, Timestamp ts) {
     (void)len, (void)ts;
-    if (ended_ || gave_up()) return;
+    if (ended_ || gave_up())
+        return;
     if (dir == Direction::kOrig) {
         client_lines_.drop_after_gap();
     } else {
@@ -145,19 +161,25 @@ void FtpAnalyzer::on_gap(Direction dir, std::uint64_t len, Timestamp ts) {
 }
 
 void FtpAnalyzer::on_eof(Direction dir, Timestamp ts) {
-    if (ended_ || gave_up()) return;
+    if (ended_ || gave_up())
+        return;
     // The peer closed after an unterminated line: take it as a whole line.
     if (dir == Direction::kOrig) {
-        if (client_tls_) return;
-        if (auto f = client_lines_.flush(); f && !f->continued) command_line(f->text, ts);
+        if (client_tls_)
+            return;
+        if (auto f = client_lines_.flush(); f && !f->continued)
+            command_line(f->text, ts);
     } else {
-        if (server_tls_) return;
-        if (auto f = server_lines_.flush(); f && !f->continued) server_line(f->text, ts);
+        if (server_tls_)
+            return;
+        if (auto f = server_lines_.flush(); f && !f->continued)
+            server_line(f->text, ts);
     }
 }
 
 void FtpAnalyzer::on_end(Timestamp ts) {
-    if (ended_) return;
+    if (ended_)
+        return;
     ended_ = true;
     session_.gave_up = gave_up();
     ++result_.sessions_seen;
@@ -181,13 +203,16 @@ void FtpAnalyzer::client_data(std::span<const std::uint8_t> data, Timestamp ts) 
             return;
         }
         auto f = client_lines_.next(data);
-        if (!f) return;
+        if (!f)
+            return;
         // The tail of an over-long line, or what follows a gap: skipped, unless the gap ended
         // at a line end and this is plainly a command.
         if (f->continued) {
-            if (!f->after_gap || f->terminator.empty()) continue;
+            if (!f->after_gap || f->terminator.empty())
+                continue;
             const Verb v = parse_command(strip_telnet(f->text)).verb;
-            if (v == Verb::kInvalid || v == Verb::kUnknown) continue;
+            if (v == Verb::kInvalid || v == Verb::kUnknown)
+                continue;
         }
         if (f->terminator.empty()) {
             weird("ftp_line_too_long", ts, f->text.substr(0, 16));
@@ -206,7 +231,8 @@ void FtpAnalyzer::command_line(std::string_view line, Timestamp ts) {
     ++session_.commands_seen;
     if (c.verb == Verb::kInvalid) {
         note_invalid("ftp_invalid_command", c.name.empty() ? std::string_view(clean) : c.name, ts);
-        if (gave_up()) return;
+        if (gave_up())
+            return;
     } else {
         note_valid(true);
     }
@@ -215,13 +241,15 @@ void FtpAnalyzer::command_line(std::string_view line, Timestamp ts) {
     switch (c.verb) {
         case Verb::kUser:
             ++session_.login_attempts;
-            if (!session_.logged_in) session_.user = bounded(c.arg, kMaxArgLength);
+            if (!session_.logged_in)
+                session_.user = bounded(c.arg, kMaxArgLength);
             add_user(c.arg);
             e.kind = Pending::kUser;
             break;
         case Verb::kPass:
         case Verb::kAcct:
-            if (c.verb == Verb::kPass) session_.password_sent = true;
+            if (c.verb == Verb::kPass)
+                session_.password_sent = true;
             e.kind = Pending::kPass;
             break;
         case Verb::kPort:
@@ -299,7 +327,8 @@ void FtpAnalyzer::data_channel_command(const Command& c, std::size_t command, Ti
     // The data connection goes to the client itself unless the client is behind NAT or is
     // bouncing the server at a third host.
     ch.address_mismatch = ep->addr != ctx_.flow.orig.addr;
-    if (ch.address_mismatch) weird("ftp_port_address_mismatch", ts, ep->addr.to_string());
+    if (ch.address_mismatch)
+        weird("ftp_port_address_mismatch", ts, ep->addr.to_string());
     e.channel = add_channel(ch, ts);
     e.announced = std::move(ch);
     push_pending(std::move(e));
@@ -336,10 +365,13 @@ void FtpAnalyzer::transfer_command(const Command& c, std::size_t command, Timest
 void FtpAnalyzer::server_data(std::span<const std::uint8_t> data, Timestamp ts) {
     while (!data.empty() && !server_tls_ && !gave_up()) {
         auto f = server_lines_.next(data);
-        if (!f) return;
-        if (f->continued && !(f->after_gap && parse_reply_line(f->text).ok)) continue;
+        if (!f)
+            return;
+        if (f->continued && !(f->after_gap && parse_reply_line(f->text).ok))
+            continue;
         // The code is at the front, so an over-long reply is still understood.
-        if (f->terminator.empty()) weird("ftp_line_too_long", ts, f->text.substr(0, 16));
+        if (f->terminator.empty())
+            weird("ftp_line_too_long", ts, f->text.substr(0, 16));
         server_line(f->text, ts);
     }
 }
@@ -379,7 +411,8 @@ void FtpAnalyzer::complete_reply(std::uint16_t code, Timestamp ts) {
     note_valid(false);
     const std::string& last_text = reply_lines_.back();
     std::string last = std::to_string(code);
-    if (!last_text.empty()) last += ' ' + last_text;
+    if (!last_text.empty())
+        last += ' ' + last_text;
     if (session_.last_replies.size() >= kMaxLastReplies)
         session_.last_replies.erase(session_.last_replies.begin());
     session_.last_replies.push_back(bounded(last, kMaxReplyText));
@@ -387,24 +420,29 @@ void FtpAnalyzer::complete_reply(std::uint16_t code, Timestamp ts) {
     if (code < 200) {
         // Preliminary: the command goes on (a transfer has started, or the greeting is late).
         if (pending_.empty()) {
-            if (!pending_overflow_) weird("ftp_unexpected_reply", ts, last);
+            if (!pending_overflow_)
+                weird("ftp_unexpected_reply", ts, last);
             return;
         }
         PendingEntry& e = pending_.front();
-        if (e.kind == Pending::kTransfer) take_channel(e);
+        if (e.kind == Pending::kTransfer)
+            take_channel(e);
         if (e.kind == Pending::kTransfer && e.transfer < session_.transfers.size()) {
             FtpTransfer& t = session_.transfers[e.transfer];
             t.preliminary = code;
             for (const auto& l : reply_lines_)
-                if (auto size = parse_transfer_size(l)) t.size = size;
+                if (auto size = parse_transfer_size(l))
+                    t.size = size;
             if (t.command == "STOU" && t.name.empty())
-                if (auto name = parse_stou_name(last_text)) t.name = bounded(*name, kMaxArgLength);
+                if (auto name = parse_stou_name(last_text))
+                    t.name = bounded(*name, kMaxArgLength);
         }
         return;
     }
     if (pending_.empty()) {
         // 421 may come at any time (the server is shutting the connection).
-        if (code != 421 && !pending_overflow_) weird("ftp_unexpected_reply", ts, last);
+        if (code != 421 && !pending_overflow_)
+            weird("ftp_unexpected_reply", ts, last);
         return;
     }
     // No greeting captured (the capture started late): the reply belongs to the next command.
@@ -428,9 +466,11 @@ void FtpAnalyzer::answer(PendingEntry& e, std::uint16_t code, Timestamp ts) {
             session_.banner_code = code;
             std::string banner;
             for (const auto& l : reply_lines_) {
-                if (!banner.empty()) banner += '\n';
+                if (!banner.empty())
+                    banner += '\n';
                 banner += l;
-                if (banner.size() >= kMaxReplyText) break;
+                if (banner.size() >= kMaxReplyText)
+                    break;
             }
             session_.banner = bounded(banner, kMaxReplyText);
             return;
@@ -438,8 +478,10 @@ void FtpAnalyzer::answer(PendingEntry& e, std::uint16_t code, Timestamp ts) {
         case Pending::kUser:
         case Pending::kPass:
             session_.login_reply = code;
-            if (code == 230 || code == 202) session_.logged_in = true;
-            if (code >= 400) ++session_.login_failures;
+            if (code == 230 || code == 202)
+                session_.logged_in = true;
+            if (code >= 400)
+                ++session_.login_failures;
             return;
         case Pending::kPort:
             if (e.channel < session_.data_channels.size())
@@ -460,18 +502,22 @@ void FtpAnalyzer::answer(PendingEntry& e, std::uint16_t code, Timestamp ts) {
                 t.reply_text = text;
                 t.reply_ts = ts;
                 if (t.command == "STOU" && t.name.empty())
-                    if (auto name = parse_stou_name(text)) t.name = bounded(*name, kMaxArgLength);
+                    if (auto name = parse_stou_name(text))
+                        t.name = bounded(*name, kMaxArgLength);
             }
             return;
         case Pending::kRest:
-            if (code != 350) rest_offset_ = 0;
+            if (code != 350)
+                rest_offset_ = 0;
             return;
         case Pending::kSyst:
-            if (ok) session_.syst = text;
+            if (ok)
+                session_.syst = text;
             return;
         case Pending::kPwd:
             if (code == 257)
-                if (auto path = parse_quoted_path(text)) session_.pwd = std::move(*path);
+                if (auto path = parse_quoted_path(text))
+                    session_.pwd = std::move(*path);
             return;
         case Pending::kAuth:
             if (code == 234) {
@@ -483,7 +529,8 @@ void FtpAnalyzer::answer(PendingEntry& e, std::uint16_t code, Timestamp ts) {
             await_tls_ = false;
             return;
         case Pending::kRein:
-            if (ok) session_.logged_in = false;
+            if (ok)
+                session_.logged_in = false;
             return;
         case Pending::kOther:
             return;
@@ -491,9 +538,11 @@ void FtpAnalyzer::answer(PendingEntry& e, std::uint16_t code, Timestamp ts) {
 }
 
 void FtpAnalyzer::passive_reply(const PendingEntry& e, std::uint16_t code, Timestamp ts) {
-    if (code != 227 && code != 229) return;  // refused: no data channel
+    if (code != 227 && code != 229)
+        return;  // refused: no data channel
     std::string text;
-    for (const auto& l : reply_lines_) text.append(l).append(" ");
+    for (const auto& l : reply_lines_)
+        text.append(l).append(" ");
     FtpDataChannel ch;
     ch.ts = ts;
     ch.command = e.verb;
@@ -507,7 +556,8 @@ void FtpAnalyzer::passive_reply(const PendingEntry& e, std::uint16_t code, Times
         }
         ch.endpoint = *ep;
         ch.address_mismatch = ep->addr != ctx_.flow.resp.addr;
-        if (ch.address_mismatch) weird("ftp_pasv_address_mismatch", ts, ep->addr.to_string());
+        if (ch.address_mismatch)
+            weird("ftp_pasv_address_mismatch", ts, ep->addr.to_string());
     } else {
         const auto port = parse_epsv_reply(text);
         if (!port) {
@@ -522,12 +572,14 @@ void FtpAnalyzer::passive_reply(const PendingEntry& e, std::uint16_t code, Times
 }
 
 void FtpAnalyzer::take_channel(PendingEntry& e) {
-    if (e.channel_taken) return;
+    if (e.channel_taken)
+        return;
     e.channel_taken = true;
     // A PORT or PASV serves one transfer; the next needs a new one (or the default port).
     std::optional<FtpDataChannel> ch = std::move(current_channel_);
     current_channel_.reset();
-    if (e.transfer < session_.transfers.size()) session_.transfers[e.transfer].data = std::move(ch);
+    if (e.transfer < session_.transfers.size())
+        session_.transfers[e.transfer].data = std::move(ch);
 }
 
 // ---- bookkeeping ----
@@ -575,7 +627,8 @@ void FtpAnalyzer::push_pending(PendingEntry e) {
 }
 
 void FtpAnalyzer::add_user(std::string_view user) {
-    if (user.empty()) return;
+    if (user.empty())
+        return;
     const std::string name = bounded(user, kMaxArgLength);
     if (std::find(session_.users.begin(), session_.users.end(), name) != session_.users.end())
         return;
@@ -600,7 +653,8 @@ void FtpAnalyzer::note_invalid(std::string_view name, std::string_view detail, T
 
 void FtpAnalyzer::weird(std::string_view name, Timestamp ts, std::string_view detail) {
     // Until both sides have spoken FTP this may not be FTP at all: stay quiet.
-    if (valid_commands_ == 0 || valid_replies_ == 0) return;
+    if (valid_commands_ == 0 || valid_replies_ == 0)
+        return;
     ctx_.weird(kAnalyzer, name, ts, detail.substr(0, kMaxWeirdDetail));
 }
 

@@ -40,12 +40,6 @@ inline constexpr std::size_t kMaxPendingCommands = 1024;
 /// Invalid lines (either direction) after which the analyzer gives up on the stream.
 inline constexpr std::size_t kMaxInvalidLines = 20;
 
-/// One anomaly name and what it means.
-struct WeirdInfo {
-    std::string_view name;
-    std::string_view description;
-};
-
 /// Every weird this analyzer reports.
 inline constexpr std::array<WeirdInfo, 12> kWeirds = {{
     {"ftp_line_too_long", "a command or reply line exceeded kMaxLineLength; the rest was skipped"},
@@ -67,8 +61,8 @@ inline constexpr std::array<WeirdInfo, 12> kWeirds = {{
 /// One client command and the final reply it got.
 struct FtpCommandRecord {
     Timestamp ts = 0;
-    std::string command;  ///< verb as sent, bounded
-    std::string arg;      ///< bounded; empty for PASS and ACCT (see arg_hidden)
+    std::string command;      ///< verb as sent, bounded
+    std::string arg;          ///< bounded; empty for PASS and ACCT (see arg_hidden)
     bool arg_hidden = false;  ///< a credential was sent and deliberately not kept
     std::uint16_t reply = 0;  ///< final reply; 0 when none was seen
     std::string reply_text;
@@ -76,22 +70,22 @@ struct FtpCommandRecord {
 
 /// A data-channel endpoint as announced on the control connection.
 struct FtpDataChannel {
-    Timestamp ts = 0;       ///< of the command (PORT/EPRT) or of the reply (PASV/EPSV)
-    std::string command;    ///< "PORT", "EPRT", "PASV" or "EPSV"
-    bool passive = false;   ///< the client connects to the server (PASV/EPSV)
-    Endpoint endpoint;      ///< where the data connection goes
+    Timestamp ts = 0;      ///< of the command (PORT/EPRT) or of the reply (PASV/EPSV)
+    std::string command;   ///< "PORT", "EPRT", "PASV" or "EPSV"
+    bool passive = false;  ///< the client connects to the server (PASV/EPSV)
+    Endpoint endpoint;     ///< where the data connection goes
     std::uint16_t reply = 0;
     bool address_mismatch = false;  ///< not the control connection's peer address
 };
 
 /// One RETR/STOR/STOU/APPE (or a listing: LIST/NLST/MLSD, which also use a data connection).
 struct FtpTransfer {
-    Timestamp ts = 0;         ///< of the command
-    Timestamp reply_ts = 0;   ///< of the final reply (the data connection lies in between)
+    Timestamp ts = 0;        ///< of the command
+    Timestamp reply_ts = 0;  ///< of the final reply (the data connection lies in between)
     std::string command;
-    std::string name;         ///< the path as sent; for STOU the name the server chose
+    std::string name;  ///< the path as sent; for STOU the name the server chose
     bool name_truncated = false;
-    bool listing = false;     ///< LIST/NLST/MLSD: a directory listing, not a file
+    bool listing = false;           ///< LIST/NLST/MLSD: a directory listing, not a file
     std::uint16_t preliminary = 0;  ///< the 1xx reply (150/125) when the transfer started
     std::uint16_t reply = 0;        ///< final reply: 226/250 done, 4xx/5xx failed
     std::string reply_text;
@@ -111,20 +105,20 @@ struct FtpSession {
     Endpoint resp;
     std::string banner;  ///< greeting text, lines joined by '\n'
     std::uint16_t banner_code = 0;
-    std::string user;        ///< the user that logged in, else the last one tried
+    std::string user;                ///< the user that logged in, else the last one tried
     std::vector<std::string> users;  ///< distinct user names tried, in order
     std::uint64_t users_dropped = 0;
     std::uint64_t login_attempts = 0;  ///< USER commands
     std::uint64_t login_failures = 0;  ///< 530 (or other 4xx/5xx) to USER/PASS
     bool password_sent = false;
-    bool logged_in = false;  ///< a 230 (or 202) answered USER/PASS/ACCT
+    bool logged_in = false;         ///< a 230 (or 202) answered USER/PASS/ACCT
     std::uint16_t login_reply = 0;  ///< the last reply to USER/PASS/ACCT
-    std::string syst;  ///< reply text to SYST
-    std::string type;  ///< last TYPE argument
-    std::string cwd;   ///< last CWD argument
-    std::string pwd;   ///< directory from the last 257 reply to PWD
-    bool auth_tls = false;  ///< AUTH TLS/SSL was issued
-    bool tls = false;       ///< the connection switched to TLS; parsing stopped there
+    std::string syst;               ///< reply text to SYST
+    std::string type;               ///< last TYPE argument
+    std::string cwd;                ///< last CWD argument
+    std::string pwd;                ///< directory from the last 257 reply to PWD
+    bool auth_tls = false;          ///< AUTH TLS/SSL was issued
+    bool tls = false;               ///< the connection switched to TLS; parsing stopped there
     std::vector<FtpCommandRecord> commands;
     std::uint64_t commands_seen = 0;
     std::uint64_t commands_dropped = 0;
@@ -183,12 +177,12 @@ private:
 
     struct PendingEntry {
         Pending kind = Pending::kOther;
-        std::size_t command = kNone;   ///< index into session_.commands
-        std::size_t transfer = kNone;  ///< into session_.transfers
-        std::size_t channel = kNone;   ///< into session_.data_channels (PORT/EPRT)
+        std::size_t command = kNone;              ///< index into session_.commands
+        std::size_t transfer = kNone;             ///< into session_.transfers
+        std::size_t channel = kNone;              ///< into session_.data_channels (PORT/EPRT)
         std::optional<FtpDataChannel> announced;  ///< PORT/EPRT: in effect once accepted
-        std::string verb;                          ///< PASV/EPSV: which one
-        bool channel_taken = false;  ///< transfer: the data channel has been claimed
+        std::string verb;                         ///< PASV/EPSV: which one
+        bool channel_taken = false;               ///< transfer: the data channel has been claimed
     };
 
     void client_data(std::span<const std::uint8_t> data, Timestamp ts);

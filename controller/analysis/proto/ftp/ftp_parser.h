@@ -8,7 +8,6 @@
 //                          real paths stay well below).
 //   kMaxArgLength     512  bytes kept of one command argument (a path or a user name).
 //   kMaxReplyText     512  bytes kept of one reply text.
-// Lines are split by the SMTP analyzer's LineAssembler (same bounded, gap-aware semantics).
 
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "analysis/proto/smtp/smtp_parser.h"
+#include "analysis/line_assembler.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis::ftp {
@@ -24,9 +23,6 @@ namespace botscope::analysis::ftp {
 inline constexpr std::size_t kMaxLineLength = 4096;
 inline constexpr std::size_t kMaxArgLength = 512;
 inline constexpr std::size_t kMaxReplyText = 512;
-
-using smtp::LineAssembler;
-using smtp::LineFragment;
 
 /// Commands this analyzer acts on; other well-formed verbs are kOther (known) or kUnknown.
 enum class Verb : std::uint8_t {

@@ -26,9 +26,8 @@ enum class Banner : std::uint8_t { kUnknown, kSmtp, kFtp };
 // The FTP probe keeps the same three lists, so that the two never both claim a stream.
 constexpr std::string_view kSmtpOpeners[] = {"HELO ",  "EHLO ",  "HELO\r",    "EHLO\r",
                                              "HELO\n", "EHLO\n", "MAIL FROM:"};
-constexpr std::string_view kFtpOpeners[] = {"USER ",  "AUTH TLS", "AUTH SSL", "FEAT\r",
-                                            "FEAT\n", "SYST\r",   "SYST\n",   "OPTS ",
-                                            "HOST ",  "CLNT "};
+constexpr std::string_view kFtpOpeners[] = {"USER ",  "AUTH TLS", "AUTH SSL", "FEAT\r", "FEAT\n",
+                                            "SYST\r", "SYST\n",   "OPTS ",    "HOST ",  "CLNT "};
 constexpr std::string_view kSmtpWords[] = {"smtp", "postfix", "sendmail", "exim", "mail"};
 constexpr std::string_view kFtpWords[] = {"ftp", "filezilla", "serv-u"};
 

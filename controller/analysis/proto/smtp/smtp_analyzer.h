@@ -50,12 +50,6 @@ inline constexpr std::size_t kMaxPendingCommands = 4096;
 /// Invalid lines (either direction) after which the analyzer gives up on the stream.
 inline constexpr std::size_t kMaxInvalidLines = 20;
 
-/// One anomaly name and what it means.
-struct WeirdInfo {
-    std::string_view name;
-    std::string_view description;
-};
-
 /// Every weird this analyzer reports.
 inline constexpr std::array<WeirdInfo, 14> kWeirds = {{
     {"smtp_line_too_long", "a command or reply line exceeded kMaxLineLength; the rest was skipped"},
@@ -172,10 +166,10 @@ struct SmtpResult {
 };
 
 /// Says whether a stream is SMTP. The client's first command decides (HELO/EHLO/MAIL FROM:
-/// means SMTP; USER, AUTH TLS/SSL, FEAT, SYST, OPTS, HOST, CLNT mean FTP). Until the client speaks, a
-/// greeting `220 ` / `220-` decides only when its text names SMTP software (SMTP, ESMTP,
-/// Postfix, Sendmail, Exim, mail) and nothing of FTP; otherwise the probe waits. A client that
-/// opens with HELO/EHLO while the server is silent is SMTP as well.
+/// means SMTP; USER, AUTH TLS/SSL, FEAT, SYST, OPTS, HOST, CLNT mean FTP). Until the client speaks,
+/// a greeting `220 ` / `220-` decides only when its text names SMTP software (SMTP, ESMTP, Postfix,
+/// Sendmail, Exim, mail) and nothing of FTP; otherwise the probe waits. A client that opens with
+/// HELO/EHLO while the server is silent is SMTP as well.
 ProbeResult probe(const ProbeInput& in);
 
 class SmtpAnalyzer final : public StreamAnalyzer {
