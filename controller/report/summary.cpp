@@ -266,17 +266,24 @@ void tftp(Out& o, const Json& r) {
 
 void ftp(Out& o, const Json& r) {
     for (const auto& s : list(r, "sessions")) {
-        std::string line = ep(s["client"].is_object() ? s["client"] : s["orig"]) + " -> " +
-                           ep(s["server"].is_object() ? s["server"] : s["resp"]);
+        std::string line = ep(s["orig"]) + " -> " + ep(s["resp"]);
         if (!str(s, "user").empty())
             line += "  user " + clean(str(s, "user"));
         o.line("ftp", line);
         std::size_t shown = 0;
-        for (const auto& f : list(s, "files")) {
-            if (shown++ == kMaxItems)
+        const Json& transfers = list(s, "transfers");
+        for (const auto& t : transfers) {
+            if (shown == kMaxItems)
                 break;
-            o.line("", "  " + str(f, "command") + " " + clean(str(f, "name")));
+            std::string tl = "  " + str(t, "command") + " " + clean(str(t, "name"));
+            if (t.contains("reply"))
+                tl += " -> " + std::to_string(num(t, "reply"));
+            if (t.contains("size"))
+                tl += " " + std::to_string(num(t, "size")) + " bytes";
+            o.line("", tl);
+            ++shown;
         }
+        o.more(shown, transfers.size());
     }
 }
 
