@@ -50,9 +50,10 @@ struct Harness {
     const IrcSession& end() {
         analyzer.on_end(2000 * kSec);
         // Every anomaly reported comes from the protocol's one table.
-        for (const auto& [name, entry] : weirds.entries()) {
+        for (const auto& item : weirds.entries()) {
+            const std::string& name = item.first;
             CAPTURE(name);
-            CHECK(entry.analyzer == "irc");
+            CHECK(item.second.analyzer == "irc");
             CHECK(std::any_of(kWeirds.begin(), kWeirds.end(),
                               [&](const WeirdInfo& w) { return w.name == name; }));
         }
