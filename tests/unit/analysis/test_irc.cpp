@@ -731,11 +731,14 @@ TEST_CASE("probe: a capture that starts mid-line on both sides is still IRC") {
     using botscope::analysis::ProbeInput;
     using botscope::analysis::ProbeResult;
     std::string client = "can stopped.\r\nPRIVMSG #scan :[SCAN]: done\r\n";
-    std::string server = "0.66.0.3 PRIVMSG #scan :.scan.stop\r\n:h4x0r!h4x@10.66.0.3 PRIVMSG #scan :.ddos.syn 10.66.0.5 80 60\r\n";
+    std::string server =
+        "0.66.0.3 PRIVMSG #scan :.scan.stop\r\n:h4x0r!h4x@10.66.0.3 PRIVMSG #scan :.ddos.syn "
+        "10.66.0.5 80 60\r\n";
     ProbeInput in{botscope::util::as_bytes(client), botscope::util::as_bytes(server), nullptr};
     CHECK(botscope::analysis::irc::probe(in) == ProbeResult::kMatch);
     std::string smtp_server = "220 mx ESMTP\r\n250 ok\r\n";
     std::string smtp_client = "EHLO x\r\nMAIL FROM:<a@b>\r\n";
-    ProbeInput smtp{botscope::util::as_bytes(smtp_client), botscope::util::as_bytes(smtp_server), nullptr};
+    ProbeInput smtp{botscope::util::as_bytes(smtp_client), botscope::util::as_bytes(smtp_server),
+                    nullptr};
     CHECK(botscope::analysis::irc::probe(smtp) == ProbeResult::kNoMatch);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "analysis/greeting_probe.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -10,78 +11,16 @@ namespace botscope::analysis::ftp {
 
 namespace {
 
+using greeting::Banner;
+using greeting::classify_banner;
+using greeting::classify_client;
+using greeting::Greeting;
+using greeting::Speaker;
+
 constexpr std::string_view kAnalyzer = "ftp";
 constexpr std::size_t kMaxWeirdDetail = 128;
 constexpr std::size_t kMaxVerbStored = 16;
 constexpr std::size_t kMaxTypeLength = 16;
-/// Bytes of the greeting examined for product names.
-constexpr std::size_t kBannerWindow = 512;
-
-// ---- probe ----
-// The SMTP probe keeps the same three lists, so that the two never both claim a stream.
-
-enum class Speaker : std::uint8_t { kEmpty, kPartial, kSmtp, kFtp, kOther };
-enum class Greeting : std::uint8_t { kPartial, kNotReply, kReply };
-enum class Banner : std::uint8_t { kUnknown, kSmtp, kFtp };
-
-constexpr std::string_view kSmtpOpeners[] = {"HELO ",  "EHLO ",  "HELO\r",    "EHLO\r",
-                                             "HELO\n", "EHLO\n", "MAIL FROM:"};
-constexpr std::string_view kFtpOpeners[] = {"USER ",  "AUTH TLS", "AUTH SSL", "FEAT\r", "FEAT\n",
-                                            "SYST\r", "SYST\n",   "OPTS ",    "HOST ",  "CLNT "};
-constexpr std::string_view kSmtpWords[] = {"smtp", "postfix", "sendmail", "exim", "mail"};
-constexpr std::string_view kFtpWords[] = {"ftp", "filezilla", "serv-u"};
-
-Speaker classify_client(std::string_view c) {
-    if (c.empty())
-        return Speaker::kEmpty;
-    for (auto o : kSmtpOpeners)
-        if (util::istarts_with(c, o))
-            return Speaker::kSmtp;
-    for (auto o : kFtpOpeners)
-        if (util::istarts_with(c, o))
-            return Speaker::kFtp;
-    auto could_become = [&](std::string_view o) {
-        return c.size() < o.size() && util::istarts_with(o, c);
-    };
-    for (auto o : kSmtpOpeners)
-        if (could_become(o))
-            return Speaker::kPartial;
-    for (auto o : kFtpOpeners)
-        if (could_become(o))
-            return Speaker::kPartial;
-    return Speaker::kOther;
-}
-
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-/// FTP greetings may be preliminary (120 "ready in n minutes"), so 1xx counts here.
-Greeting classify_server(std::string_view s) {
-    for (std::size_t i = 0; i < std::min<std::size_t>(3, s.size()); ++i)
-        if (!is_digit(s[i]))
-            return Greeting::kNotReply;
-    if (!s.empty() && (s[0] < '1' || s[0] > '5'))
-        return Greeting::kNotReply;
-    if (s.size() < 4)
-        return Greeting::kPartial;
-    const char sep = s[3];
-    return (sep == ' ' || sep == '-' || sep == '\r' || sep == '\n') ? Greeting::kReply
-                                                                    : Greeting::kNotReply;
-}
-
-Banner classify_banner(std::string_view s) {
-    const std::string text = util::to_lower(s.substr(0, kBannerWindow));
-    auto any = [&](const auto& words) {
-        return std::any_of(std::begin(words), std::end(words),
-                           [&](std::string_view w) { return text.find(w) != std::string::npos; });
-    };
-    const bool smtp = any(kSmtpWords);
-    const bool ftp = any(kFtpWords);
-    if (smtp == ftp)
-        return Banner::kUnknown;
-    return smtp ? Banner::kSmtp : Banner::kFtp;
-}
 
 std::string bounded(std::string_view s, std::size_t max, bool* truncated = nullptr) {
     return util::bounded_copy(s, max, truncated);
@@ -102,7 +41,7 @@ ProbeResult probe(const ProbeInput& in) {
                    ? ProbeResult::kNeedMore
                    : ProbeResult::kNoMatch;
     }
-    switch (classify_server(server)) {
+    switch (greeting::classify_server(server, '1')) {
         case Greeting::kNotReply:
             return ProbeResult::kNoMatch;
         case Greeting::kPartial:

@@ -170,7 +170,6 @@ void for_each_param(std::string_view s, Fn&& fn) {
 
 }  // namespace
 
-
 // ---- commands and replies ----
 
 Command parse_command(std::string_view line) {
