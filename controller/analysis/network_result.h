@@ -34,6 +34,7 @@ struct CaptureInfo {
     Timestamp first_ts = 0;
     Timestamp last_ts = 0;
     std::uint64_t ts_backwards = 0;  // packets older than one already seen
+    std::uint64_t ts_clamped = 0;    // timestamps outside 1970..2096, clamped into it
     std::uint64_t non_ip_packets = 0;
     std::uint64_t decode_errors = 0;
     std::uint64_t fragments = 0;

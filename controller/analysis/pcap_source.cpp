@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,10 @@
 namespace botscope::analysis {
 
 namespace {
+
+/// The latest capture time accepted (2096-10-02): leaves ~160 years of headroom in the
+/// nanosecond Timestamp for timeouts added to it.
+constexpr std::int64_t kMaxCaptureSeconds = 4'000'000'000;
 
 struct PcapCloser {
     void operator()(pcap_t* p) const { pcap_close(p); }
@@ -167,13 +172,19 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
     bool truncated = false;
     std::string reason;
     std::uint64_t n = 0;
+    std::uint64_t ts_clamped = 0;
     for (;;) {
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
         int rc = pcap_next_ex(p.get(), &hdr, &data);
         if (rc == 1) {
-            Timestamp ts = static_cast<Timestamp>(hdr->ts.tv_sec) * 1'000'000'000 +
-                           static_cast<Timestamp>(hdr->ts.tv_usec);
+            // Seconds past 2096 (or before 1970) are corrupt or hostile: clamped, and counted,
+            // so that no time arithmetic downstream can overflow.
+            std::int64_t secs = std::clamp<std::int64_t>(hdr->ts.tv_sec, 0, kMaxCaptureSeconds);
+            std::int64_t frac = std::clamp<std::int64_t>(hdr->ts.tv_usec, 0, 999'999'999);
+            if (secs != hdr->ts.tv_sec || frac != hdr->ts.tv_usec)
+                ++ts_clamped;
+            Timestamp ts = secs * 1'000'000'000 + frac;
             std::uint32_t wire = std::max(hdr->len, hdr->caplen);
             engine.process(ts, {data, hdr->caplen}, wire);
             if (progress && (++n & 0xffff) == 0 && fp) {
@@ -203,6 +214,7 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
     cap.file_size = facts.size;
     cap.truncated = truncated;
     cap.truncation_reason = reason;
+    cap.ts_clamped = ts_clamped;
     return out;
 }
 

@@ -41,6 +41,7 @@ Json capture_json(const CaptureInfo& c) {
         j["truncation_reason"] = c.truncation_reason;
     j["snapped_packets"] = c.snapped_packets;
     j["ts_backwards"] = c.ts_backwards;
+    j["ts_clamped"] = c.ts_clamped;
     j["non_ip_packets"] = c.non_ip_packets;
     j["decode_errors"] = c.decode_errors;
     j["ip_fragments"] = c.fragments;
