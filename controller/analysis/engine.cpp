@@ -5,11 +5,14 @@
 #include <vector>
 
 #include "analysis/decode.h"
+#include "analysis/detect/analyze.h"
+#include "analysis/detect/traffic.h"
 #include "analysis/engine_weirds.h"
 #include "analysis/flow_table.h"
 #include "analysis/ip_reassembly.h"
 #include "analysis/registry.h"
 #include "analysis/tcp_reassembly.h"
+#include "util/byte_reader.h"
 
 namespace botscope::analysis {
 
@@ -23,15 +26,6 @@ constexpr std::uint8_t kUdpProbePackets = 4;
 
 constexpr int kUdpUnprobed = -1;
 constexpr int kUdpNone = -2;
-
-struct IpAddressHash {
-    std::size_t operator()(const IpAddress& a) const noexcept {
-        std::uint64_t h = 1469598103934665603ull;
-        for (std::size_t i = 0; i < (a.v6 ? 16u : 4u); ++i)
-            h = (h ^ a.bytes[i]) * 1099511628211ull;
-        return static_cast<std::size_t>(h ^ a.v6);
-    }
-};
 
 int idx(Direction d) {
     return static_cast<int>(d);
@@ -51,6 +45,7 @@ struct FlowState {
     int udp_analyzer = kUdpUnprobed;
     std::uint8_t udp_probes = 0;
     std::string_view service;
+    detect::FlowTag tag;
 };
 
 using Table = FlowTable<FlowState>;
@@ -59,14 +54,16 @@ using Table = FlowTable<FlowState>;
 
 class Engine::Impl {
 public:
-    explicit Impl(int link_type);
+    Impl(int link_type, const detect::Config& config);
 
     void process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len);
-    NetworkResult finish();
+    NetworkResult finish(detect::BehaviorResult* behavior);
 
     void end_flow(Table::Entry& e, Timestamp ts);
 
     int link_type_;
+    detect::Config config_;
+    detect::TrafficDetector traffic_;
     NetworkResult result_;
     Table flows_;
     IpReassembler frags_;
@@ -82,6 +79,8 @@ private:
     void handle(const PacketView& pkt, Timestamp ts, std::uint32_t wire_len);
     HostRecord* host(const IpAddress& a, Timestamp ts);
     void udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts);
+    void icmp_error(const PacketView& pkt);
+    std::vector<IpAddress> analysed_hosts(bool& inferred) const;
 };
 
 namespace {
@@ -293,7 +292,8 @@ std::string tcp_state(const FlowState& s, const TcpConnection* c) {
 
 }  // namespace
 
-Engine::Impl::Impl(int link_type) : link_type_(link_type) {
+Engine::Impl::Impl(int link_type, const detect::Config& config)
+    : link_type_(link_type), config_(config), traffic_(config) {
     for (const auto& entry : datagram_analyzers())
         datagram_.push_back(entry.make(result_));
 }
@@ -324,6 +324,15 @@ void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
         ++s.hosts[0]->flows_originated;
     if (s.hosts[1])
         ++s.hosts[1]->flows_responded;
+    detect::FlowFacts facts;
+    facts.info = &s.info;
+    for (int d = 0; d < 2; ++d) {
+        facts.packets[d] = s.packets[d];
+        facts.bytes[d] = s.bytes[d];
+        facts.payload[d] = s.payload[d];
+    }
+    facts.synack = s.synack_seen;
+    traffic_.flow_end(s.tag, facts);
     FlowRecord r;
     r.id = s.info.id;
     r.transport = s.info.transport;
@@ -380,6 +389,7 @@ void Engine::Impl::process(Timestamp ts, std::span<const std::uint8_t> frame,
         last_sweep_ = now_;
         flows_.expire(now_, [this](Table::Entry& e) { end_flow(e, e.last); });
         frags_.expire(now_);
+        traffic_.sweep(now_);
     }
 
     PacketView pkt;
@@ -429,16 +439,33 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
     if (pkt.transport == Transport::kIcmp || pkt.transport == Transport::kIcmp6) {
         // As Zeek and Arkime do: one ICMP "flow" per address pair and message kind, with the
         // type and code as its ports; echo requests and replies share it.
+        // A reply takes the request's ports reversed, so both directions share the key.
         bool v6 = pkt.transport == Transport::kIcmp6;
-        bool echo = v6 ? (pkt.icmp_type == 128 || pkt.icmp_type == 129)
-                       : (pkt.icmp_type == 8 || pkt.icmp_type == 0);
-        sport = echo ? (v6 ? 128 : 8) : pkt.icmp_type;
-        dport = echo ? 0 : pkt.icmp_code;
+        std::uint8_t request = v6 ? 128 : 8;
+        std::uint8_t reply = v6 ? 129 : 0;
+        if (pkt.icmp_type == request) {
+            sport = request, dport = reply;
+        } else if (pkt.icmp_type == reply) {
+            sport = reply, dport = request;
+        } else {
+            sport = pkt.icmp_type;
+            dport = pkt.icmp_code;
+            icmp_error(pkt);
+        }
     } else if (pkt.transport == Transport::kOther) {
         sport = dport = 0;
     }
     FlowKey key = FlowKey::make(pkt.src, sport, pkt.dst, dport, pkt.ip_proto);
     Table::Entry* e = flows_.find(key);
+
+    detect::PacketFacts facts;
+    facts.ts = ts;
+    facts.number = result_.capture.packets;
+    facts.transport = pkt.transport;
+    facts.wire_len = wire_len;
+    facts.tcp_flags = pkt.tcp_flags;
+    facts.icmp_type = pkt.icmp_type;
+    facts.payload_len = pkt.payload_len;
 
     bool tcp = pkt.transport == Transport::kTcp;
     bool pure_syn = tcp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
@@ -470,10 +497,13 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
         result_.peak_live_flows = std::max<std::uint64_t>(result_.peak_live_flows, flows_.size());
         if (tcp)
             e->state.tcp = std::make_unique<TcpConnection>(e->state.info, budget_, result_);
+        facts.dir = flip ? Direction::kResp : Direction::kOrig;
+        traffic_.flow_start(e->state.tag, e->state.info, facts, flip);
     }
     FlowState& s = e->state;
     Direction dir = (pkt.src == s.info.orig.addr && sport == s.info.orig.port) ? Direction::kOrig
                                                                                : Direction::kResp;
+    facts.dir = dir;
     int d = idx(dir);
     ++s.packets[d];
     s.bytes[d] += wire_len;
@@ -489,11 +519,16 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
         h->last_ts = std::max(h->last_ts, ts);
     }
 
+    traffic_.packet(s.tag, s.info, facts);
+
     FlowClass cls = e->cls;
     if (tcp) {
         s.flags[d] |= pkt.tcp_flags;
         if (dir == Direction::kResp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck))
             s.synack_seen = true;
+        if (dir == Direction::kOrig && s.synack_seen &&
+            (pkt.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpAck && (s.flags[0] & kTcpSyn))
+            traffic_.handshake(s.tag, s.info, facts);
         s.tcp->packet(dir, pkt, ts);
         if (s.tcp->closed())
             cls = FlowClass::kTcpClosed;
@@ -531,7 +566,80 @@ void Engine::Impl::udp(Table::Entry& e, Direction dir, const PacketView& pkt, Ti
     datagram_[static_cast<std::size_t>(s.udp_analyzer)]->on_datagram(dg, result_.weirds);
 }
 
-NetworkResult Engine::Impl::finish() {
+void Engine::Impl::icmp_error(const PacketView& pkt) {
+    // The error quotes the IP header and the first 8 bytes of the packet that caused it:
+    // enough for the addresses and ports of the flow it answers.
+    bool v6 = pkt.transport == Transport::kIcmp6;
+    bool error = v6 ? (pkt.icmp_type >= 1 && pkt.icmp_type <= 4)
+                    : (pkt.icmp_type == 3 || pkt.icmp_type == 4 || pkt.icmp_type == 5 ||
+                       pkt.icmp_type == 11 || pkt.icmp_type == 12);
+    if (!error)
+        return;
+    util::ByteReader r(pkt.payload);
+    IpAddress src, dst;
+    std::uint8_t proto = 0;
+    if (!v6) {
+        std::uint8_t vihl = r.u8();
+        std::size_t ihl = static_cast<std::size_t>(vihl & 0x0f) * 4;
+        if ((vihl >> 4) != 4 || ihl < 20)
+            return;
+        r.seek(9);
+        proto = r.u8();
+        r.seek(12);
+        auto s4 = r.bytes(4);
+        auto d4 = r.bytes(4);
+        if (!r.ok())
+            return;
+        src = IpAddress::from_v4(s4.data());
+        dst = IpAddress::from_v4(d4.data());
+        r.seek(ihl);
+    } else {
+        if ((r.u8() >> 4) != 6)
+            return;
+        r.seek(6);
+        proto = r.u8();
+        r.seek(8);
+        auto s6 = r.bytes(16);
+        auto d6 = r.bytes(16);
+        if (!r.ok())
+            return;
+        src.v6 = dst.v6 = true;
+        std::copy(s6.begin(), s6.end(), src.bytes.begin());
+        std::copy(d6.begin(), d6.end(), dst.bytes.begin());
+    }
+    if (proto != 6 && proto != 17)
+        return;
+    std::uint16_t sp = r.u16be();
+    std::uint16_t dp = r.u16be();
+    if (!r.ok())
+        return;
+    Table::Entry* q = flows_.find(FlowKey::make(src, sp, dst, dp, proto));
+    // A quote rewritten on the way (NAT, or an anonymised capture) still names the ports; the
+    // error's sender is then usually the probed host.
+    if (!q && dst != pkt.src)
+        q = flows_.find(FlowKey::make(src, sp, pkt.src, dp, proto));
+    if (q)
+        traffic_.icmp_error(q->state.tag, q->state.info, pkt.src);
+}
+
+std::vector<IpAddress> Engine::Impl::analysed_hosts(bool& inferred) const {
+    inferred = false;
+    if (!config_.hosts.empty())
+        return config_.hosts;
+    // The infected host talks first to more peers than anyone else in a sandbox capture.
+    const HostRecord* best = nullptr;
+    for (const auto& [addr, h] : hosts_)
+        if (h.flows_originated > 0 &&
+            (!best || std::tie(h.flows_originated, best->first_ts, best->addr) >
+                          std::tie(best->flows_originated, h.first_ts, h.addr)))
+            best = &h;
+    if (!best)
+        return {};
+    inferred = true;
+    return {best->addr};
+}
+
+NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
     Timestamp end = result_.capture.last_ts;
     flows_.clear([this, end](Table::Entry& e) { end_flow(e, std::max(e.last, end)); });
     for (auto& a : datagram_)
@@ -549,18 +657,25 @@ NetworkResult Engine::Impl::finish() {
     if (budget_.limit_hits > 0)
         result_.weirds.add("tcp", kWeirdTcpReassemblyLimit, end, 0,
                            std::to_string(budget_.limit_hits));
+    if (behavior) {
+        behavior->config = config_;
+        behavior->hosts = analysed_hosts(behavior->hosts_inferred);
+        traffic_.finish(*behavior);
+        detect::complete_behavior(result_, *behavior);
+    }
     return std::move(result_);
 }
 
-Engine::Engine(int link_type) : impl_(std::make_unique<Impl>(link_type)) {}
+Engine::Engine(int link_type, const detect::Config& config)
+    : impl_(std::make_unique<Impl>(link_type, config)) {}
 Engine::~Engine() = default;
 
 void Engine::process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len) {
     impl_->process(ts, frame, wire_len);
 }
 
-NetworkResult Engine::finish() {
-    return impl_->finish();
+NetworkResult Engine::finish(detect::BehaviorResult* behavior) {
+    return impl_->finish(behavior);
 }
 
 std::size_t Engine::live_flows() const {

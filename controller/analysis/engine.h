@@ -6,6 +6,8 @@
 #include <memory>
 #include <span>
 
+#include "analysis/detect/behavior.h"
+#include "analysis/detect/config.h"
 #include "analysis/network_result.h"
 #include "analysis/types.h"
 
@@ -13,8 +15,9 @@ namespace botscope::analysis {
 
 class Engine {
 public:
-    /// `link_type` is the capture's LINKTYPE_ value (see decode.h).
-    explicit Engine(int link_type);
+    /// `link_type` is the capture's LINKTYPE_ value (see decode.h); `config` holds the
+    /// behaviour detectors' thresholds.
+    explicit Engine(int link_type, const detect::Config& config = {});
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -22,8 +25,9 @@ public:
     /// One captured frame. `wire_len` is its length on the wire (>= frame.size()).
     void process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len);
 
-    /// Ends every flow, flushes every analyzer and hands over the result. Call once.
-    NetworkResult finish();
+    /// Ends every flow, flushes every analyzer and hands over the result; with `behavior`,
+    /// also what the detectors concluded. Call once.
+    NetworkResult finish(detect::BehaviorResult* behavior = nullptr);
 
     /// Live state, for tests and progress displays.
     std::size_t live_flows() const;

@@ -156,7 +156,7 @@ const char* capture_error_name(CaptureError e) {
 namespace {
 
 AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFacts& facts,
-                            const ProgressFn& progress) {
+                            const ProgressFn& progress, const detect::Config& config) {
     AnalyzeOutcome out;
     int link = pcap_datalink(p.get());
     if (!link_type_supported(link)) {
@@ -167,7 +167,7 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
         return out;
     }
 
-    Engine engine(link);
+    Engine engine(link, config);
     std::FILE* fp = pcap_file(p.get());
     bool truncated = false;
     std::string reason;
@@ -203,7 +203,7 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
     if (progress)
         progress(facts.size, facts.size);
 
-    out.result = engine.finish();
+    out.result = engine.finish(&out.behavior);
     CaptureInfo& cap = out.result.capture;
     cap.format = facts.format;
     cap.byte_order = facts.byte_order;
@@ -220,12 +220,13 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
 
 }  // namespace
 
-AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress) {
+AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress,
+                                    const detect::Config& config) {
     FileFacts facts = inspect(path);
     if (facts.error == CaptureError::kNone) {
         PcapHandle p = open_capture(path, facts);
         if (p)
-            return analyze_open(path, std::move(p), facts, progress);
+            return analyze_open(path, std::move(p), facts, progress, config);
     }
     AnalyzeOutcome out;
     out.error = facts.error;
@@ -264,7 +265,7 @@ AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes) {
         out.message = name + ": " + one_line(errbuf);
         return out;
     }
-    return analyze_open(name, PcapHandle(p), facts, {});
+    return analyze_open(name, PcapHandle(p), facts, {}, {});
 }
 
 ReadLoopStats bare_read_loop(const std::string& path) {

@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 
+#include "analysis/detect/behavior.h"
+#include "analysis/detect/config.h"
 #include "analysis/network_result.h"
 
 namespace botscope::analysis {
@@ -29,13 +31,15 @@ struct AnalyzeOutcome {
     CaptureError error = CaptureError::kNone;
     std::string message;  // one line, names the file and the problem
     NetworkResult result;
+    detect::BehaviorResult behavior;
 };
 
 /// Progress callback: bytes of the file consumed so far and its size.
 using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
-/// Analyses one capture file.
-AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress = {});
+/// Analyses one capture file; `config` holds the behaviour detectors' thresholds.
+AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress = {},
+                                    const detect::Config& config = {});
 
 /// Analyses a capture held in memory (the fuzz target's way in).
 AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes);

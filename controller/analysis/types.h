@@ -3,6 +3,7 @@
 
 #include <array>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -33,6 +34,16 @@ struct IpAddress {
 
     std::string to_string() const;
     auto operator<=>(const IpAddress&) const = default;
+};
+
+/// FNV-1a over the address bytes: cheap, and spreads addresses and their low bytes well.
+struct IpAddressHash {
+    std::size_t operator()(const IpAddress& a) const noexcept {
+        std::uint64_t h = 1469598103934665603ull;
+        for (std::size_t i = 0; i < (a.v6 ? 16u : 4u); ++i)
+            h = (h ^ a.bytes[i]) * 1099511628211ull;
+        return static_cast<std::size_t>(h ^ a.v6);
+    }
 };
 
 enum class Transport : std::uint8_t { kTcp = 6, kUdp = 17, kIcmp = 1, kIcmp6 = 58, kOther = 0 };

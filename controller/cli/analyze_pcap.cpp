@@ -18,14 +18,22 @@ namespace botscope::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: botscope analyze-pcap FILE [--json] [-o OUT] [--quiet]\n"
+    "usage: botscope analyze-pcap FILE [--json] [-o OUT] [--quiet] [--host ADDR]...\n"
+    "                             [--threshold NAME=VALUE]...\n"
+    "       botscope analyze-pcap --thresholds\n"
     "\n"
     "Analyses a pcap or pcapng capture: IRC C&C sessions and the commands received, DNS,\n"
-    "HTTP, SMTP, FTP and TFTP activity, hosts, flows and anomalies.\n"
+    "HTTP, SMTP, FTP and TFTP activity, hosts, flows and anomalies; then the behaviour:\n"
+    "floods, scans, spam runs, HTTP beacons, downloads, each tied to the command before it.\n"
     "\n"
-    "  --json     print the JSON report instead of the summary\n"
-    "  -o OUT     also write the JSON report to OUT (atomically)\n"
-    "  --quiet    no progress display\n"
+    "  --json                   print the JSON report instead of the summary\n"
+    "  -o OUT                   also write the JSON report to OUT (atomically)\n"
+    "  --quiet                  no progress display\n"
+    "  --host ADDR              the analysed (infected) host; repeatable. Default: the host\n"
+    "                           that opened the most flows. Flood sources other than it are\n"
+    "                           counted as spoofed.\n"
+    "  --threshold NAME=VALUE   change a detector threshold (see --thresholds)\n"
+    "  --thresholds             list the thresholds with their defaults and exit\n"
     "\n"
     "exit codes: 0 analysed (also a truncated capture: see capture.truncated),\n"
     "            2 usage, 3 unreadable or not a capture, 4 cannot write OUT\n";
@@ -65,6 +73,14 @@ private:
     std::chrono::steady_clock::time_point last_{};
 };
 
+void print_thresholds() {
+    analysis::detect::Config defaults;
+    for (const auto& t : analysis::detect::thresholds())
+        std::printf("%-34s %10g %-14s %s\n", std::string(t.name).c_str(),
+                    analysis::detect::threshold_value(defaults, t.name),
+                    std::string(t.unit).c_str(), std::string(t.description).c_str());
+}
+
 }  // namespace
 
 int analyze_pcap(int argc, char** argv) {
@@ -72,11 +88,41 @@ int analyze_pcap(int argc, char** argv) {
     std::string out_path;
     bool json = false;
     bool quiet = false;
+    analysis::detect::Config config;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") {
             std::fputs(kHelp, stdout);
             return kExitOk;
+        } else if (a == "--thresholds") {
+            print_thresholds();
+            return kExitOk;
+        } else if (a == "--host" || a == "--threshold") {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "botscope analyze-pcap: %s needs a value\n", argv[i]);
+                return kExitUsage;
+            }
+            std::string_view v = argv[++i];
+            if (a == "--host") {
+                analysis::IpAddress ip;
+                if (!analysis::IpAddress::parse(v, ip)) {
+                    std::fprintf(stderr, "botscope analyze-pcap: --host: '%s' is not an address\n",
+                                 argv[i]);
+                    return kExitUsage;
+                }
+                config.hosts.push_back(ip);
+            } else {
+                auto eq = v.find('=');
+                std::string err = eq == std::string_view::npos
+                                      ? "--threshold needs NAME=VALUE, not '" + std::string(v) + "'"
+                                      : analysis::detect::set_threshold(config, v.substr(0, eq),
+                                                                        v.substr(eq + 1));
+                if (!err.empty()) {
+                    std::fprintf(stderr, "botscope analyze-pcap: %s (see --thresholds)\n",
+                                 err.c_str());
+                    return kExitUsage;
+                }
+            }
         } else if (a == "--json") {
             json = true;
         } else if (a == "--quiet" || a == "-q") {
@@ -107,7 +153,8 @@ int analyze_pcap(int argc, char** argv) {
     Progress progress(!quiet);
     auto outcome = analysis::analyze_capture_file(
         input,
-        [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); });
+        [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); },
+        config);
     progress.clear();
     if (outcome.error != analysis::CaptureError::kNone) {
         std::fprintf(stderr, "botscope analyze-pcap: %s\n", outcome.message.c_str());
@@ -122,7 +169,7 @@ int analyze_pcap(int argc, char** argv) {
                      static_cast<unsigned long long>(net.capture.packets));
     }
 
-    report::Json report = report::pcap_report(input, net);
+    report::Json report = report::pcap_report(input, net, outcome.behavior);
     std::string doc = report::dump(report);
     if (!out_path.empty()) {
         std::string err = report::write_file_atomic(out_path, doc);
@@ -134,7 +181,7 @@ int analyze_pcap(int argc, char** argv) {
     if (json) {
         std::fwrite(doc.data(), 1, doc.size(), stdout);
     } else {
-        std::string text = report::text_summary(input, report["network"]);
+        std::string text = report::text_summary(input, report);
         std::fwrite(text.data(), 1, text.size(), stdout);
         if (!out_path.empty())
             std::printf("report: %s\n", out_path.c_str());

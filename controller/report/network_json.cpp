@@ -2,6 +2,7 @@
 
 #include "analysis/network_result.h"
 
+#include "report/behavior_json.h"
 #include "report/json_dns.h"
 #include "report/json_ftp.h"
 #include "report/json_http.h"
@@ -134,13 +135,15 @@ Json network_to_json(const NetworkResult& net) {
     return j;
 }
 
-Json pcap_report(const std::string& path, const NetworkResult& net) {
+Json pcap_report(const std::string& path, const NetworkResult& net,
+                 const analysis::detect::BehaviorResult& behavior) {
     Json j;
     j["schema"] = kSchema;
     j["generator"] = {{"name", "botscope"}, {"version", BOTSCOPE_VERSION}};
     j["kind"] = "pcap";
     j["source"] = {{"path", path}};
     j["network"] = network_to_json(net);
+    j["behavior"] = behavior_to_json(behavior);
     return j;
 }
 

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "analysis/detect/behavior.h"
 #include "analysis/network_result.h"
 #include "report/json_common.h"
 
@@ -14,7 +15,8 @@ inline constexpr const char* kSchema = "botscope.report/1";
 Json network_to_json(const analysis::NetworkResult& net);
 
 /// The whole document for a capture analysed on its own.
-Json pcap_report(const std::string& path, const analysis::NetworkResult& net);
+Json pcap_report(const std::string& path, const analysis::NetworkResult& net,
+                 const analysis::detect::BehaviorResult& behavior);
 
 /// Serialises with invalid UTF-8 from the wire replaced, never throwing.
 std::string dump(const Json& j);

@@ -298,8 +298,120 @@ void anomalies(Out& o, const Json& a) {
 
 }  // namespace
 
-std::string text_summary(const std::string& path, const Json& net) {
+double real(const Json& j, const char* key) {
+    if (!j.is_object() || !j.contains(key) || !j[key].is_number())
+        return 0;
+    return j[key].get<double>();
+}
+
+/// " <- .ddos.syn 10.66.0.1 80 (+0.5 s)" when a command caused the finding.
+std::string cause(const Json& b, const Json& finding) {
+    if (!finding.contains("command") || !finding["command"].is_number_unsigned())
+        return {};
+    auto i = finding["command"].get<std::size_t>();
+    const Json& cmds = list(b, "commands");
+    if (i >= cmds.size())
+        return {};
+    const Json& c = cmds[i];
+    char buf[64];
+    double start = finding.contains("start") ? real(finding, "start") : real(finding, "ts");
+    std::snprintf(buf, sizeof buf, " (+%.1f s)", start - real(c, "ts"));
+    return "  <- " + clean(str(c, "text")) + buf;
+}
+
+std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+
+void behavior(Out& o, const Json& b) {
+    static const std::map<std::string, std::string> kFloodNames = {{"syn", "SYN flood"},
+                                                                   {"connect", "TCP connect flood"},
+                                                                   {"udp", "UDP flood"},
+                                                                   {"icmp", "ICMP flood"},
+                                                                   {"http", "HTTP request flood"}};
+    for (const auto& f : list(b, "floods")) {
+        auto it = kFloodNames.find(str(f, "kind"));
+        std::string s =
+            (it != kFloodNames.end() ? it->second : str(f, "kind")) + " on " + str(f, "target");
+        std::string ports;
+        for (const auto& p : list(f, "ports"))
+            ports += (ports.empty() ? ":" : ",") + std::to_string(p.get<unsigned>());
+        if (num(f, "ports_total") > list(f, "ports").size())
+            ports += ",...";
+        s += ports + ": " + std::to_string(num(f, "events")) + " " +
+             (str(f, "kind") == "http"      ? "requests"
+              : str(f, "kind") == "connect" ? "connections"
+                                            : "packets") +
+             " in " + fmt("%.1f s", real(f, "duration")) + ", peak " +
+             fmt("%.0f/s", real(f, "peak_events_per_second")) + ", " +
+             std::to_string(num(f, "sources")) + " source(s)";
+        if (f["spoofed_sources"].is_number() && num(f, "spoofed_sources") > 0)
+            s += " (" + std::to_string(num(f, "spoofed_sources")) + " spoofed)";
+        o.line("flood", s + cause(b, f));
+    }
+    for (const auto& sc : list(b, "scans")) {
+        std::string ports;
+        for (const auto& p : list(sc, "ports")) {
+            if (ports.size() > 40) {
+                ports += ",...";
+                break;
+            }
+            ports += (ports.empty() ? "" : ",") + std::to_string(num(p, "port"));
+        }
+        std::string ranges;
+        for (const auto& r : list(sc, "target_ranges")) {
+            if (ranges.size() > 40) {
+                ranges += " ...";
+                break;
+            }
+            ranges += (ranges.empty() ? "" : " ") + r.get<std::string>();
+        }
+        std::string s = str(sc, "kind") + " " + str(sc, "transport") + " scan by " +
+                        str(sc, "scanner") + ": " + std::to_string(num(sc, "targets")) +
+                        " target(s) " + ranges;
+        if (!ports.empty())
+            s += ", " + std::to_string(num(sc, "ports_total")) + " port(s) " + ports;
+        s += ", " + std::to_string(num(sc, "probes")) + " probes, " +
+             std::to_string(num(sc, "targets_answered")) + " answered, " +
+             std::to_string(num(sc, "open_total")) + " open";
+        o.line("scan", s + cause(b, sc));
+    }
+    for (const auto& r : list(b, "spam_runs")) {
+        std::string s = "from " + str(r, "client") + ": " + std::to_string(num(r, "messages")) +
+                        " message(s) to " + std::to_string(num(r, "servers")) + " server(s), " +
+                        std::to_string(num(r, "recipients")) + " recipient(s) in " +
+                        std::to_string(num(r, "recipient_domains")) + " domain(s)";
+        const Json& subjects = list(r, "subjects");
+        if (!subjects.empty())
+            s += ", subject \"" + clean(str(subjects[0], "value")) + "\"";
+        o.line("spam", s + cause(b, r));
+    }
+    if (b.contains("cnc"))
+        for (const auto& c : list(b["cnc"], "http_beacons"))
+            o.line("beacon", str(c, "client") + " -> " + ep(c["server"]) + " " +
+                                 clean(str(c, "host")) + clean(str(c, "uri_pattern")) + " every " +
+                                 fmt("%.1f s", real(c, "period")) + " x" +
+                                 std::to_string(num(c, "requests")));
+    for (const auto& d : list(b, "downloads")) {
+        std::string s = clean(str(d, "url")) + " " + str(d, "kind") + " " +
+                        std::to_string(num(d, "size")) + " bytes";
+        if (!str(d, "sha256").empty())
+            s += " sha256 " + str(d, "sha256");
+        o.line("download", s + cause(b, d));
+    }
+    std::size_t idle = 0;
+    for (const auto& c : list(b, "commands"))
+        idle += list(c, "followed_by").empty() ? 1 : 0;
+    if (!list(b, "commands").empty())
+        o.line("commands", std::to_string(list(b, "commands").size()) + " received, " +
+                               std::to_string(idle) + " without a behaviour seen");
+}
+
+std::string text_summary(const std::string& path, const Json& report) {
     Out o;
+    const Json& net = report["network"];
     capture(o, path, net["capture"]);
     flows(o, net);
     if (net.contains("dns"))
@@ -314,6 +426,8 @@ std::string text_summary(const std::string& path, const Json& net) {
         ftp(o, net["ftp"]);
     if (net.contains("tftp"))
         tftp(o, net["tftp"]);
+    if (report.contains("behavior"))
+        behavior(o, report["behavior"]);
     if (net.contains("anomalies"))
         anomalies(o, net["anomalies"]);
     return o.text;

@@ -1,6 +1,6 @@
 #pragma once
-// The short human summary of a report's network part. Works from the JSON so that it reads
-// stored reports the same way as fresh ones.
+// The short human summary of a report: its network part and the behaviour found. Works from
+// the JSON so that it reads stored reports the same way as fresh ones.
 
 #include <string>
 
@@ -8,7 +8,7 @@
 
 namespace botscope::report {
 
-/// `network` is the object network_to_json() produced.
-std::string text_summary(const std::string& path, const Json& network);
+/// `report` holds "network" (network_to_json) and optionally "behavior" (behavior_to_json).
+std::string text_summary(const std::string& path, const Json& report);
 
 }  // namespace botscope::report

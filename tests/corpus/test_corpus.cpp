@@ -17,13 +17,13 @@
 using botscope::report::Json;
 namespace fs = std::filesystem;
 
-namespace {
-
 fs::path captures_dir() {
     if (const char* env = std::getenv("BOTSCOPE_CAPTURES"))
         return env;
     return BOTSCOPE_CAPTURES_DEFAULT;
 }
+
+namespace {
 
 /// The `network` section for a capture, as a user sees it in the report.
 Json analyse(const std::string& rel) {

@@ -10,7 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     auto out = botscope::analysis::analyze_capture_bytes({data, size});
     if (out.error == botscope::analysis::CaptureError::kNone) {
-        auto doc = botscope::report::dump(botscope::report::pcap_report("<fuzz>", out.result));
+        auto doc = botscope::report::dump(
+            botscope::report::pcap_report("<fuzz>", out.result, out.behavior));
         (void)doc;
     }
     return 0;

@@ -81,6 +81,12 @@ void emulate_bot_session(CaptureWriter& w, Timestamp start) {
     irc.send(Direction::kOrig, std::string("PRIVMSG ") + F::kChannel +
                                    " :[DOWNLOAD]: Downloading URL: http://10.66.0.1/update.exe to: "
                                    "c:\\windows\\update.exe.\r\n");
+    irc.send(Direction::kResp, std::string(":") + F::kOperator + "!boss@10.66.0.1 PRIVMSG " +
+                                   F::kChannel + " :" + F::kSpamCommand + "\r\n");
+    irc.send(Direction::kResp, std::string(":") + F::kOperator + "!boss@10.66.0.1 PRIVMSG " +
+                                   F::kChannel + " :" + F::kFloodCommand + "\r\n");
+    irc.send(Direction::kOrig, std::string("PRIVMSG ") + F::kChannel +
+                                   " :[DDoS]: Flooding: (10.66.0.200:80) for 2 seconds.\r\n");
     irc.send(Direction::kResp, "PING :irc.b0tnet.example\r\n");
     irc.send(Direction::kOrig, "PONG :irc.b0tnet.example\r\n");
     t = irc.now() + 10 * kMilli;
@@ -119,21 +125,40 @@ void emulate_bot_session(CaptureWriter& w, Timestamp start) {
             break;
     }
 
-    // 5. A short spam run through the sink's SMTP service.
+    // 5. A short spam run: an MX lookup per recipient domain, the exchange's address, then
+    // one message to each server (the sandbox's DNS hands every name its own address).
     for (int m = 0; m < F::kSpamMessages; ++m) {
-        TcpConversation smtp(w, {guest, static_cast<std::uint16_t>(1040 + m)}, {sink, 25}, t);
+        std::string domain = "mail" + std::to_string(m) + ".example";
+        std::string mx = "mx." + domain;
+        IpAddress server = IpAddress::v4(10, 66, 0, static_cast<std::uint8_t>(50 + m));
+        auto id = static_cast<std::uint16_t>(0x3000 + m);
+        Bytes mx_rdata = {0, 10};
+        Bytes mx_name = dns_name(mx);
+        mx_rdata.insert(mx_rdata.end(), mx_name.begin(), mx_name.end());
+        w.add_ip(t, udp_packet({guest, 1050}, {sink, 53}, dns_message(id, 0x0100, domain, 15)));
+        w.add_ip(t + kMilli,
+                 udp_packet({sink, 53}, {guest, 1050},
+                            dns_message(id, 0x8180, domain, 15, {{15, 300, mx_rdata}})));
+        Bytes a(server.bytes.begin(), server.bytes.begin() + 4);
+        w.add_ip(t + 2 * kMilli,
+                 udp_packet({guest, 1050}, {sink, 53}, dns_message(id + 0x100, 0x0100, mx, 1)));
+        w.add_ip(t + 3 * kMilli, udp_packet({sink, 53}, {guest, 1050},
+                                            dns_message(id + 0x100, 0x8180, mx, 1, {{1, 300, a}})));
+        t += 5 * kMilli;
+
+        TcpConversation smtp(w, {guest, static_cast<std::uint16_t>(1040 + m)}, {server, 25}, t);
         smtp.handshake();
-        smtp.send(Direction::kResp, "220 mx.sinkhole.example ESMTP\r\n");
+        smtp.send(Direction::kResp, "220 " + mx + " ESMTP\r\n");
         smtp.send(Direction::kOrig, "HELO nhmfkzq\r\n");
-        smtp.send(Direction::kResp, "250 mx.sinkhole.example\r\n");
+        smtp.send(Direction::kResp, "250 " + mx + "\r\n");
         smtp.send(Direction::kOrig, "MAIL FROM:<pharmacy@shop.example>\r\n");
         smtp.send(Direction::kResp, "250 OK\r\n");
-        smtp.send(Direction::kOrig, "RCPT TO:<victim" + std::to_string(m) + "@mail.example>\r\n");
+        smtp.send(Direction::kOrig, "RCPT TO:<victim" + std::to_string(m) + "@" + domain + ">\r\n");
         smtp.send(Direction::kResp, "250 OK\r\n");
         smtp.send(Direction::kOrig, "DATA\r\n");
         smtp.send(Direction::kResp, "354 go ahead\r\n");
         smtp.send(Direction::kOrig, std::string("From: pharmacy@shop.example\r\nTo: victim") +
-                                        std::to_string(m) + "@mail.example\r\nSubject: " +
+                                        std::to_string(m) + "@" + domain + "\r\nSubject: " +
                                         F::kSpamSubject + "\r\n\r\nBest prices.\r\n.\r\n");
         smtp.send(Direction::kResp, "250 queued\r\n");
         smtp.send(Direction::kOrig, "QUIT\r\n");
@@ -142,16 +167,27 @@ void emulate_bot_session(CaptureWriter& w, Timestamp start) {
         t = smtp.now() + 5 * kMilli;
     }
 
-    // 6. The advscan command at work: SYNs to 445/tcp of sandbox addresses; two answer.
+    // 6. The ddos.syn command at work: SYNs to the named address and port from 60 spoofed
+    // sandbox addresses (10.66.0.140-199), 100 a second; nothing listens there.
+    const IpAddress flood_target = ip(F::kFloodTarget);
+    for (int i = 0; i < F::kFloodPackets; ++i) {
+        auto n = static_cast<std::uint32_t>(i) * 2654435761u;
+        IpAddress spoofed = IpAddress::v4(10, 66, 0, static_cast<std::uint8_t>(140 + n % 60));
+        Endpoint src{spoofed, static_cast<std::uint16_t>(1024 + (n >> 8) % 60000)};
+        w.add_ip(t, tcp_packet(src, {flood_target, F::kFloodPort}, n, 0, analysis::kTcpSyn, {}));
+        t += 10 * kMilli;
+    }
+
+    // 7. The advscan command at work: SYNs to 135/tcp of sandbox addresses; two refuse.
     for (int i = 0; i < F::kScanTargets; ++i) {
         IpAddress target = IpAddress::v4(10, 66, 0, static_cast<std::uint8_t>(100 + i));
         Endpoint src{guest, static_cast<std::uint16_t>(2000 + i)};
-        w.add_ip(t, tcp_packet(src, {target, 445}, 0x1000 + static_cast<std::uint32_t>(i), 0,
-                               analysis::kTcpSyn, {}));
+        w.add_ip(t, tcp_packet(src, {target, F::kScanPort}, 0x1000 + static_cast<std::uint32_t>(i),
+                               0, analysis::kTcpSyn, {}));
         if (i % 10 == 3)
-            w.add_ip(t + kMilli,
-                     tcp_packet({target, 445}, src, 0x9000, 0x1001 + static_cast<std::uint32_t>(i),
-                                analysis::kTcpRst | analysis::kTcpAck, {}));
+            w.add_ip(t + kMilli, tcp_packet({target, F::kScanPort}, src, 0x9000,
+                                            0x1001 + static_cast<std::uint32_t>(i),
+                                            analysis::kTcpRst | analysis::kTcpAck, {}));
         t += 3 * kMilli;
     }
 }

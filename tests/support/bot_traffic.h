@@ -2,8 +2,10 @@
 // Traffic of an emulated 2005-era IRC bot inside the sandbox, written as a capture: it
 // resolves its C&C name, logs in to IRC on a non-standard port, joins its channel, receives
 // commands in the topic and from the operator, downloads an "update" over HTTP and TFTP,
-// sends a few spam mails and probes a few addresses on 445/tcp. Every address is in the
-// sandbox's own network (10.66.0.0/24) and every behaviour is bounded (a few hundred packets).
+// looks up MX records and sends a few spam mails to three servers, SYN-floods one address
+// with spoofed sources and probes a few addresses on 135/tcp. Every address is in the
+// sandbox's own network (10.66.0.0/24) and every behaviour is bounded (about 450 packets in
+// all, within 6 s).
 // The "executables" are inert bytes with an MZ/PE header, nothing that runs.
 
 #include "support/pcapgen.h"
@@ -26,8 +28,15 @@ struct BotFacts {
         ".download http://10.66.0.1/update.exe c:\\windows\\update.exe 1";
     static constexpr const char* kHttpPath = "/update.exe";
     static constexpr const char* kTftpFile = "wormride.exe";
-    static constexpr int kSpamMessages = 3;
+    static constexpr const char* kSpamCommand = ".spam.start 3";
+    static constexpr int kSpamMessages = 3;  ///< one each to three servers, after MX lookups
     static constexpr const char* kSpamSubject = "Cheap meds online";
+    static constexpr const char* kFloodCommand = ".ddos.syn 10.66.0.200 80 2";
+    static constexpr const char* kFloodTarget = "10.66.0.200";
+    static constexpr std::uint16_t kFloodPort = 80;
+    static constexpr int kFloodPackets = 200;  ///< over 2 s: 100 packets/s
+    static constexpr int kFloodSources = 60;   ///< spoofed
+    static constexpr std::uint16_t kScanPort = 135;
     static constexpr int kScanTargets = 20;
 };
 

@@ -18,13 +18,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-analysis::NetworkResult analyse_bot_session() {
+std::string bot_session_report() {
     CaptureWriter w;
     emulate_bot_session(w, 1'136'073'600 * kSecond);
     analysis::Engine e(w.link_type());
     for (const auto& f : w.frames())
         e.process(f.ts, f.data, f.wire_len);
-    return e.finish();
+    analysis::detect::BehaviorResult behavior;
+    auto net = e.finish(&behavior);
+    return report::dump(report::pcap_report("x.pcap", net, behavior));
 }
 
 std::string slurp(const fs::path& p) {
@@ -37,8 +39,8 @@ std::string slurp(const fs::path& p) {
 }  // namespace
 
 TEST_CASE("the same capture gives byte-identical reports") {
-    std::string a = report::dump(report::pcap_report("x.pcap", analyse_bot_session()));
-    std::string b = report::dump(report::pcap_report("x.pcap", analyse_bot_session()));
+    std::string a = bot_session_report();
+    std::string b = bot_session_report();
     CHECK(a == b);
     auto j = report::Json::parse(a);
     CHECK(j["schema"] == report::kSchema);
@@ -51,8 +53,7 @@ TEST_CASE("the same capture gives byte-identical reports") {
 }
 
 TEST_CASE("the summary names the C&C server, nick, channel, commands and downloads") {
-    auto net = analyse_bot_session();
-    std::string s = report::text_summary("bot.pcap", report::network_to_json(net));
+    std::string s = report::text_summary("bot.pcap", report::Json::parse(bot_session_report()));
     CHECK(s.find("10.66.0.1:7000") != std::string::npos);
     CHECK(s.find(BotFacts::kNick) != std::string::npos);
     CHECK(s.find(BotFacts::kChannel) != std::string::npos);

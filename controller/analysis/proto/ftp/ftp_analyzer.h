@@ -95,6 +95,14 @@ struct FtpTransfer {
     /// The data channel in effect when the server first answered the command (replies come in
     /// order, so a PASV reply is always seen before the transfer's); none: the default port.
     std::optional<FtpDataChannel> data;
+    /// The data connection itself, when the capture holds it: matched by the endpoint of
+    /// `data` (or the default port) and its time, its bytes hashed as they stream by.
+    std::optional<FlowId> data_flow;
+    std::uint64_t data_bytes = 0;
+    std::string md5;  ///< of the data connection's bytes; empty when none or a gap
+    std::string sha256;
+    bool data_complete = false;  ///< the data connection closed normally without gaps
+    std::string file_kind;       ///< "pe", "mz", "elf" or ""
 };
 
 /// One FTP control connection.

@@ -1,0 +1,139 @@
+#include "analysis/detect/beacon.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <utility>
+
+namespace botscope::analysis::detect {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+struct Key {
+    IpAddress client;
+    Endpoint server;
+    std::string host;
+    std::string pattern;
+    auto operator<=>(const Key&) const = default;
+};
+
+struct Request {
+    Timestamp ts = 0;
+    FlowId flow = 0;
+};
+
+/// Median of sorted values; the mean of the middle two for an even count.
+double median_of(const std::vector<double>& sorted) {
+    const std::size_t n = sorted.size();
+    if (n == 0)
+        return 0;
+    if (n % 2 == 1)
+        return sorted[n / 2];
+    return (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+}
+
+}  // namespace
+
+std::string uri_pattern(std::string_view target) {
+    // Absolute form (a proxy request, or a bot that writes it anyway): keep the path.
+    if (auto scheme = target.find("://");
+        scheme != std::string_view::npos && target.find('/') > scheme) {
+        auto path = target.find_first_of("/?#", scheme + 3);
+        target = path != std::string_view::npos && target[path] == '/' ? target.substr(path)
+                                                                       : std::string_view("/");
+    }
+    auto cut = target.find_first_of("?#");
+    if (cut != std::string_view::npos)
+        target = target.substr(0, cut);
+    std::string out;
+    out.reserve(target.size());
+    bool in_digits = false;
+    for (char c : target) {
+        bool digit = c >= '0' && c <= '9';
+        if (digit && !in_digits)
+            out += 'N';
+        else if (!digit)
+            out += c;
+        in_digits = digit;
+    }
+    return out;
+}
+
+std::vector<Beacon> detect_beacons(const NetworkResult& net, const BeaconConfig& cfg,
+                                   std::uint64_t& dropped) {
+    std::map<Key, std::vector<Request>> groups;
+    for (const auto& t : net.http.transactions) {
+        if (!t.has_request)
+            continue;
+        Key k{t.client.addr, t.server, lower(t.host), uri_pattern(t.uri)};
+        groups[std::move(k)].push_back({t.request_ts, t.flow});
+    }
+
+    const std::uint64_t min_requests = std::max<std::uint64_t>(cfg.min_requests, 2);
+    std::vector<Beacon> beacons;
+    for (auto& [key, requests] : groups) {
+        if (requests.size() < min_requests)
+            continue;
+        std::sort(requests.begin(), requests.end(), [](const Request& a, const Request& b) {
+            return a.ts != b.ts ? a.ts < b.ts : a.flow < b.flow;
+        });
+        std::vector<double> intervals;
+        intervals.reserve(requests.size() - 1);
+        for (std::size_t i = 1; i < requests.size(); ++i)
+            intervals.push_back(to_seconds(requests[i].ts - requests[i - 1].ts));
+        std::vector<double> sorted = intervals;
+        std::sort(sorted.begin(), sorted.end());
+        const double median = median_of(sorted);
+        // A zero median (requests sharing timestamps) has no period and would divide by zero.
+        if (!(median > 0) || median < to_seconds(cfg.min_period) ||
+            median > to_seconds(cfg.max_period))
+            continue;
+        double deviation = 0;
+        for (double iv : intervals)
+            deviation += iv > median ? iv - median : median - iv;
+        const double jitter = deviation / static_cast<double>(intervals.size()) / median;
+        if (jitter > cfg.max_jitter)
+            continue;
+
+        Beacon b;
+        b.client = key.client;
+        b.server = key.server;
+        b.host = key.host;
+        b.uri_pattern = key.pattern;
+        b.requests = requests.size();
+        b.period = median;
+        b.jitter = jitter;
+        b.start = requests.front().ts;
+        b.end = requests.back().ts;
+        std::vector<FlowId> flows;
+        flows.reserve(requests.size());
+        for (const Request& r : requests)
+            flows.push_back(r.flow);
+        std::sort(flows.begin(), flows.end());
+        flows.erase(std::unique(flows.begin(), flows.end()), flows.end());
+        b.evidence.flows_total = flows.size();
+        if (flows.size() > kMaxEvidenceFlows)
+            flows.resize(kMaxEvidenceFlows);
+        b.evidence.flows = std::move(flows);
+        beacons.push_back(std::move(b));
+    }
+    std::sort(beacons.begin(), beacons.end(), [](const Beacon& a, const Beacon& b) {
+        return std::tie(a.start, a.client, a.server, a.host, a.uri_pattern) <
+               std::tie(b.start, b.client, b.server, b.host, b.uri_pattern);
+    });
+    if (beacons.size() > kMaxFindings) {
+        dropped += beacons.size() - kMaxFindings;
+        beacons.resize(kMaxFindings);
+    }
+    return beacons;
+}
+
+}  // namespace botscope::analysis::detect

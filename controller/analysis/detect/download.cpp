@@ -1,0 +1,168 @@
+#include "analysis/detect/download.h"
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+namespace botscope::analysis::detect {
+
+namespace {
+
+bool iends_with(std::string_view s, std::string_view suffix) {
+    if (s.size() < suffix.size())
+        return false;
+    s = s.substr(s.size() - suffix.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+        if (c != suffix[i])
+            return false;
+    }
+    return true;
+}
+
+bool executable_name(std::string_view name) {
+    for (std::string_view ext : {".exe", ".dll", ".scr", ".com", ".bat", ".pif"})
+        if (iends_with(name, ext))
+            return true;
+    return false;
+}
+
+bool executable_kind(std::string_view kind) {
+    return kind == "pe" || kind == "mz" || kind == "elf";
+}
+
+/// An address for a URL: IPv6 in brackets, the port unless it is the protocol's own.
+std::string authority(const Endpoint& ep, std::uint16_t default_port) {
+    std::string out = ep.addr.v6 ? "[" + ep.addr.to_string() + "]" : ep.addr.to_string();
+    if (ep.port != default_port)
+        out += ":" + std::to_string(ep.port);
+    return out;
+}
+
+/// `name` after `base/`, without doubling a leading slash.
+std::string join(std::string base, std::string_view name) {
+    base += '/';
+    if (!name.empty() && name.front() == '/')
+        name.remove_prefix(1);
+    base += name;
+    return base;
+}
+
+/// The last path segment of a request target, query and fragment cut.
+std::string last_segment(std::string_view target) {
+    auto cut = target.find_first_of("?#");
+    if (cut != std::string_view::npos)
+        target = target.substr(0, cut);
+    auto slash = target.rfind('/');
+    return std::string(slash == std::string_view::npos ? target : target.substr(slash + 1));
+}
+
+void set_hashes(Download& d, bool complete, const std::string& md5, const std::string& sha256) {
+    // Digests of a partial file name nothing anyone else has; report them only when whole.
+    d.complete = complete && !md5.empty() && !sha256.empty();
+    if (d.complete) {
+        d.md5 = md5;
+        d.sha256 = sha256;
+    }
+}
+
+void http_downloads(const http::HttpResult& http, std::vector<Download>& out) {
+    for (const auto& t : http.transactions) {
+        if (!t.has_response || t.response_body.executable == http::ExecutableKind::kNone)
+            continue;
+        Download d;
+        d.protocol = "http";
+        d.ts = t.has_request ? t.request_ts : t.response_ts;
+        d.flow = t.flow;
+        d.client = t.client;
+        d.server = t.server;
+        const bool absolute =
+            t.uri.find("://") != std::string::npos && t.uri.find('/') > t.uri.find("://");
+        if (absolute)
+            d.url = t.uri;
+        else
+            d.url = "http://" + (t.host.empty() ? authority(t.server, 80) : t.host) + t.uri;
+        d.name = last_segment(t.uri);
+        d.kind = http::executable_kind_name(t.response_body.executable);
+        d.size = t.response_body.length;
+        set_hashes(d, t.response_body.complete(), t.response_body.md5, t.response_body.sha256);
+        out.push_back(std::move(d));
+    }
+}
+
+void tftp_downloads(const tftp::TftpResult& tftp, std::vector<Download>& out) {
+    for (const auto& t : tftp.transfers) {
+        if (t.operation != tftp::Operation::kRead || !executable_kind(t.file_kind))
+            continue;
+        Download d;
+        d.protocol = "tftp";
+        d.ts = t.ts;
+        d.flow = t.data_flow.value_or(t.request_flow);
+        d.client = t.client;
+        d.server = t.server;
+        d.url = join("tftp://" + authority(t.server, 69), t.filename);
+        d.name = t.filename;
+        d.kind = t.file_kind;
+        d.size = t.bytes;
+        set_hashes(d, t.hash_complete, t.md5, t.sha256);
+        out.push_back(std::move(d));
+    }
+}
+
+bool is_retr(std::string_view command) {
+    return command.size() == 4 && iends_with(command, "retr");
+}
+
+void ftp_downloads(const ftp::FtpResult& ftp, std::vector<Download>& out) {
+    for (const auto& s : ftp.sessions) {
+        for (const auto& t : s.transfers) {
+            if (t.listing || !is_retr(t.command))
+                continue;
+            const bool captured = t.data_flow.has_value();
+            // The content decides when it was seen; the name only when it was not (no data
+            // connection, or one whose start was lost), and not for a refused RETR.
+            const bool by_content = captured && executable_kind(t.file_kind);
+            const bool content_unknown = !captured || (t.file_kind.empty() && !t.data_complete);
+            const bool by_name = content_unknown && executable_name(t.name) && t.reply < 400;
+            if (!by_content && !by_name)
+                continue;
+            Download d;
+            d.protocol = "ftp";
+            d.ts = t.ts;
+            d.flow = captured ? *t.data_flow : s.flow;
+            d.client = s.orig;
+            d.server = s.resp;
+            d.url = join("ftp://" + authority(s.resp, 21), t.name);
+            d.name = t.name;
+            if (captured) {
+                d.kind = t.file_kind;
+                d.size = t.data_bytes;
+                set_hashes(d, by_content && t.data_complete, t.md5, t.sha256);
+            }
+            out.push_back(std::move(d));
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<Download> find_downloads(const NetworkResult& net, std::uint64_t& dropped) {
+    std::vector<Download> out;
+    http_downloads(net.http, out);
+    ftp_downloads(net.ftp, out);
+    tftp_downloads(net.tftp, out);
+    std::stable_sort(out.begin(), out.end(), [](const Download& a, const Download& b) {
+        return std::tie(a.ts, a.flow, a.url) < std::tie(b.ts, b.flow, b.url);
+    });
+    if (out.size() > kMaxFindings) {
+        dropped += out.size() - kMaxFindings;
+        out.resize(kMaxFindings);
+    }
+    return out;
+}
+
+}  // namespace botscope::analysis::detect

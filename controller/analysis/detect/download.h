@@ -1,0 +1,34 @@
+#pragma once
+// Downloads: executables the analysed traffic fetched, over HTTP, FTP or TFTP. Built after the
+// capture from the protocol results of a NetworkResult; pure and deterministic.
+//
+//   - HTTP: every response whose body was recognised as PE, MZ or ELF. ts is the request's
+//     (the response's when no request was seen); url is http://<Host, or the server address
+//     with :port unless 80><target> (an absolute-form target is taken as is); name is the last
+//     segment of the path, query cut. Hashes when the body was seen whole.
+//   - TFTP: read requests (RRQ: the client receives) whose file starts like pe/mz/elf; url
+//     tftp://<server address[:port unless 69]>/<file name>; flow is the data flow (the request
+//     flow when the server never answered). Hashes when every block was seen. Write requests
+//     are uploads from the requesting side and are not listed.
+//   - FTP: RETR transfers whose data connection was captured and starts like pe/mz/elf, or,
+//     when the content is unknown (no data connection captured, or one that lost its start),
+//     whose name ends in .exe, .dll, .scr, .com, .bat or .pif (case-insensitive) unless the
+//     server refused the RETR (4xx/5xx): then kind "", complete false, and size the bytes
+//     captured (0 without a data connection: a 150 reply's "(N bytes)" is a claim, not a
+//     measure). url ftp://<server address[:port unless 21]>/<name as sent>; flow is the data
+//     connection when captured, else the control connection. Hashes when the data connection
+//     closed normally without gaps.
+// md5/sha256 are empty unless `complete`. Ordered by (ts, flow, url); at most kMaxFindings, the
+// rest added to `dropped`.
+
+#include <cstdint>
+#include <vector>
+
+#include "analysis/detect/behavior.h"
+#include "analysis/network_result.h"
+
+namespace botscope::analysis::detect {
+
+std::vector<Download> find_downloads(const NetworkResult& net, std::uint64_t& dropped);
+
+}  // namespace botscope::analysis::detect

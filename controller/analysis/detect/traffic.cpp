@@ -1,0 +1,737 @@
+#include "analysis/detect/traffic.h"
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "analysis/decode.h"
+
+namespace botscope::analysis::detect {
+
+namespace {
+
+enum Kind : std::uint8_t { kSyn, kConnect, kUdp, kIcmp, kKinds };
+constexpr const char* kKindNames[kKinds] = {"syn", "connect", "udp", "icmp"};
+
+/// Per-second counts in calendar seconds of capture time. Packets stamped in the past (the
+/// engine's clock never goes back) land in the current second.
+struct SecondBins {
+    std::int64_t sec = std::numeric_limits<std::int64_t>::min();
+    std::uint64_t cur = 0;
+    std::uint64_t peak = 0;
+
+    void add(Timestamp ts, std::uint64_t n) {
+        std::int64_t s = ts / kSecond;
+        if (s > sec) {
+            peak = std::max(peak, cur);
+            cur = 0;
+            sec = s;
+        }
+        cur += n;
+    }
+    std::uint64_t final_peak() const { return std::max(peak, cur); }
+};
+
+struct Episode {
+    bool active = false;
+    std::uint32_t seq = 0;
+    Timestamp start = 0;
+    Timestamp last = 0;
+    std::uint64_t events = 0;  // SYNs, handshakes, datagrams or ICMP requests
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t replies = 0;
+    std::uint64_t connections = 0;
+    std::uint64_t handshakes = 0;
+    std::uint64_t first_number = 0;
+    std::uint64_t last_number = 0;
+    SecondBins event_bins;
+    SecondBins packet_bins;
+    SecondBins byte_bins;
+    std::unordered_set<IpAddress, IpAddressHash> sources;
+    std::uint64_t sources_seen = 0;  // beyond kMaxSources: at least this many
+    bool sources_capped = false;
+    std::unordered_map<std::uint16_t, std::uint64_t> ports;
+    bool ports_capped = false;
+    std::vector<FlowId> flows;
+    std::uint64_t flows_total = 0;
+};
+
+}  // namespace
+
+struct Target {
+    IpAddress addr;
+    std::unique_ptr<Episode> ep[kKinds];
+    std::uint32_t refs = 0;
+    Timestamp last = 0;
+};
+
+namespace {
+
+struct ProbeKey {
+    IpAddress dst;
+    std::uint16_t port = 0;
+    std::uint8_t transport = 0;
+    bool operator==(const ProbeKey&) const = default;
+};
+
+struct ProbeKeyHash {
+    std::size_t operator()(const ProbeKey& k) const noexcept {
+        return IpAddressHash{}(k.dst) * 31 + (static_cast<std::size_t>(k.port) << 8) + k.transport;
+    }
+};
+
+struct ProbeRecord {
+    IpAddress dst;
+    std::uint16_t port = 0;
+    Transport transport = Transport::kTcp;
+    Timestamp first_ts = 0;
+    Timestamp last_ts = 0;
+    std::uint64_t attempts = 0;
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t first_number = 0;
+    std::uint64_t last_number = 0;
+    std::uint64_t icmp_errors = 0;
+    FlowId first_flow = 0;
+    std::vector<FlowId> more_flows;  // up to kMaxEvidenceFlows - 1
+    bool answered = false;
+    bool productive = false;
+    bool open = false;
+};
+
+}  // namespace
+
+struct Scanner {
+    IpAddress addr;
+    std::unordered_map<ProbeKey, std::uint32_t, ProbeKeyHash> index;
+    std::vector<ProbeRecord> records;
+};
+
+namespace {
+
+/// A finished flood episode before spoofing can be judged (the hosts are known at the end).
+struct PendingFlood {
+    Flood flood;
+    std::vector<IpAddress> sources;
+};
+
+bool is_icmp_request(Transport t, std::uint8_t type) {
+    if (t == Transport::kIcmp)  // errors 3, 4, 5, 11, 12 and replies 0, 14, 16, 18
+        return type == 8 || type == 13 || type == 15 || type == 17;
+    return type == 128;  // ICMPv6 errors are 1..4, informational replies 129
+}
+
+double per_second(double n, Timestamp duration) {
+    return n / (static_cast<double>(duration) / 1e9);
+}
+
+void fill_volume(Volume& v, const Episode& e) {
+    v.start = e.start;
+    v.end = e.last;
+    v.packets = e.packets;
+    v.bytes = e.bytes;
+    Timestamp d = e.last - e.start;
+    if (d > 0) {
+        v.mean_pps = per_second(static_cast<double>(e.packets), d);
+        v.mean_bps = per_second(static_cast<double>(e.bytes) * 8, d);
+    }
+    v.peak_pps = static_cast<double>(e.packet_bins.final_peak());
+    v.peak_bps = static_cast<double>(e.byte_bins.final_peak()) * 8;
+    v.first_packet = e.first_number;
+    v.last_packet = e.last_number;
+}
+
+}  // namespace
+
+struct TrafficDetector::Impl {
+    explicit Impl(const Config& c) : cfg(c.flood), scan_cfg(c.scan) {}
+
+    FloodConfig cfg;
+    ScanConfig scan_cfg;
+    std::unordered_map<IpAddress, Target, IpAddressHash> targets;
+    std::deque<std::pair<IpAddress, Timestamp>> idle;  // targets that lost their last flow
+    std::unordered_map<IpAddress, Scanner, IpAddressHash> scanners;
+    std::vector<Scanner*> scanner_order;  // first seen first, for a stable report order
+    std::size_t probe_records = 0;
+    std::uint64_t untracked_probes = 0;
+    std::vector<PendingFlood> floods;
+    std::uint64_t dropped = 0;
+    std::uint32_t next_seq = 1;
+
+    Episode& episode(Target& t, Kind k) {
+        if (!t.ep[k])
+            t.ep[k] = std::make_unique<Episode>();
+        return *t.ep[k];
+    }
+
+    /// The episode of kind `k` at time `ts`, ending the previous one after an idle gap.
+    Episode& live_episode(Target& t, Kind k, Timestamp ts, std::uint64_t number) {
+        Episode& e = episode(t, k);
+        if (e.active && ts - e.last > cfg.idle_gap)
+            close(t, k);
+        if (!e.active) {
+            e = Episode{};
+            e.active = true;
+            e.seq = next_seq++;
+            e.start = e.last = ts;
+            e.first_number = number;
+        }
+        return e;
+    }
+
+    void count(Episode& e, const PacketFacts& p, std::uint64_t events) {
+        e.events += events;
+        e.packets += 1;
+        e.bytes += p.wire_len;
+        e.event_bins.add(p.ts, events);
+        e.packet_bins.add(p.ts, 1);
+        e.byte_bins.add(p.ts, p.wire_len);
+        e.last = std::max(e.last, p.ts);
+        e.last_number = p.number;
+    }
+
+    void note_source(Episode& e, const IpAddress& src) {
+        if (e.sources.size() < kMaxSources) {
+            e.sources.insert(src);
+        } else if (!e.sources.count(src)) {
+            e.sources_capped = true;
+        }
+    }
+
+    void note_port(Episode& e, std::uint16_t port) {
+        auto it = e.ports.find(port);
+        if (it != e.ports.end()) {
+            ++it->second;
+        } else if (e.ports.size() < kMaxPorts) {
+            e.ports.emplace(port, 1);
+        } else {
+            e.ports_capped = true;
+        }
+    }
+
+    void note_flow(Episode& e, FlowId id) {
+        ++e.flows_total;
+        if (e.flows.size() < kMaxEvidenceFlows)
+            e.flows.push_back(id);
+    }
+
+    void close(Target& t, Kind k) {
+        Episode& e = *t.ep[k];
+        if (!e.active)
+            return;
+        e.active = false;
+        if (!is_flood(e, k))
+            return;
+        if (floods.size() >= kMaxFindings) {
+            ++dropped;
+            return;
+        }
+        PendingFlood pf;
+        Flood& f = pf.flood;
+        f.kind = kKindNames[k];
+        f.target = t.addr;
+        std::vector<std::pair<std::uint16_t, std::uint64_t>> ports(e.ports.begin(), e.ports.end());
+        std::sort(ports.begin(), ports.end(), [](const auto& a, const auto& b) {
+            return a.second != b.second ? a.second > b.second : a.first < b.first;
+        });
+        f.ports_total = ports.size();
+        for (std::size_t i = 0; i < ports.size() && i < kMaxListed; ++i)
+            f.ports.push_back(ports[i].first);
+        fill_volume(f.volume, e);
+        f.sources = e.sources.size();
+        f.sources_capped = e.sources_capped;
+        f.connections = e.connections;
+        f.handshakes = e.handshakes;
+        f.replies = e.replies;
+        f.events = e.events;
+        f.peak_events_per_second = static_cast<double>(e.event_bins.final_peak());
+        f.evidence.flows = e.flows;
+        f.evidence.flows_total = e.flows_total;
+        pf.sources.assign(e.sources.begin(), e.sources.end());
+        floods.push_back(std::move(pf));
+    }
+
+    bool is_flood(const Episode& e, Kind k) const {
+        double peak = static_cast<double>(e.event_bins.final_peak());
+        double events = static_cast<double>(e.events);
+        double ports = static_cast<double>(std::max<std::size_t>(e.ports.size(), 1));
+        switch (k) {
+            case kSyn:
+                return e.events >= cfg.min_packets && peak >= cfg.min_peak_pps &&
+                       static_cast<double>(e.handshakes) <=
+                           cfg.syn_max_handshake_share * static_cast<double>(e.connections) &&
+                       events / ports >= cfg.min_packets_per_port;
+            case kConnect:
+                return e.events >= cfg.connect_min_handshakes &&
+                       peak >= cfg.connect_min_peak_per_second;
+            case kUdp:
+                return e.events >= cfg.min_packets && peak >= cfg.min_peak_pps &&
+                       static_cast<double>(e.replies) <= cfg.udp_max_reply_share * events &&
+                       events / ports >= cfg.min_packets_per_port;
+            case kIcmp:
+                return e.events >= cfg.min_packets && peak >= cfg.min_peak_pps;
+            case kKinds:
+                break;
+        }
+        return false;
+    }
+
+    void release(Target& t, Timestamp ts) {
+        if (--t.refs == 0)
+            idle.emplace_back(t.addr, std::max(t.last, ts));
+    }
+
+    Scanner* scanner_for(const IpAddress& a) {
+        auto it = scanners.find(a);
+        if (it != scanners.end())
+            return &it->second;
+        if (scanners.size() >= kMaxScanners)
+            return nullptr;
+        Scanner& s = scanners[a];
+        s.addr = a;
+        scanner_order.push_back(&s);
+        return &s;
+    }
+
+    void start_probe(FlowTag& tag, const FlowInfo& info, Timestamp ts) {
+        Scanner* s = scanner_for(info.orig.addr);
+        if (!s) {
+            ++untracked_probes;
+            return;
+        }
+        std::uint16_t port = info.transport == Transport::kTcp || info.transport == Transport::kUdp
+                                 ? info.resp.port
+                                 : 0;
+        ProbeKey key{info.resp.addr, port, static_cast<std::uint8_t>(info.transport)};
+        auto it = s->index.find(key);
+        std::uint32_t idx;
+        if (it == s->index.end()) {
+            if (probe_records >= kMaxProbeRecords) {
+                ++untracked_probes;
+                return;
+            }
+            ++probe_records;
+            idx = static_cast<std::uint32_t>(s->records.size());
+            s->index.emplace(key, idx);
+            ProbeRecord r;
+            r.dst = info.resp.addr;
+            r.port = port;
+            r.transport = info.transport;
+            r.first_ts = ts;
+            r.first_flow = info.id;
+            s->records.push_back(std::move(r));
+        } else {
+            idx = it->second;
+            ProbeRecord& r = s->records[idx];
+            if (r.more_flows.size() + 1 < kMaxEvidenceFlows)
+                r.more_flows.push_back(info.id);
+        }
+        ProbeRecord& r = s->records[idx];
+        ++r.attempts;
+        r.last_ts = std::max(r.last_ts, ts);
+        tag.scanner = s;
+        tag.probe = idx;
+    }
+
+    void scans(std::vector<Scan>& out);
+};
+
+TrafficDetector::TrafficDetector(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
+TrafficDetector::~TrafficDetector() = default;
+
+void TrafficDetector::flow_start(FlowTag& tag, const FlowInfo& info, const PacketFacts& first,
+                                 bool flipped) {
+    Impl& m = *impl_;
+    tag.first_packet = tag.last_packet = first.number;
+    auto [it, fresh] = m.targets.try_emplace(info.resp.addr);
+    Target& t = it->second;
+    if (fresh)
+        t.addr = info.resp.addr;
+    ++t.refs;
+    t.last = std::max(t.last, first.ts);
+    tag.target = &t;
+
+    if (flipped)
+        return;
+    switch (info.transport) {
+        case Transport::kTcp:
+            tag.attempt = (first.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+            break;
+        case Transport::kUdp:
+            // A reply whose request was not captured is no probe of the client's port.
+            tag.attempt = info.orig.port != 53 && info.orig.port != 123;
+            break;
+        case Transport::kIcmp:
+        case Transport::kIcmp6:
+            tag.attempt = first.icmp_type == (info.transport == Transport::kIcmp ? 8 : 128);
+            break;
+        case Transport::kOther:
+            break;
+    }
+    if (tag.attempt)
+        m.start_probe(tag, info, first.ts);
+}
+
+void TrafficDetector::packet(FlowTag& tag, const FlowInfo& info, const PacketFacts& p) {
+    Impl& m = *impl_;
+    tag.last_packet = p.number;
+    Target* t = tag.target;
+    if (!t)
+        return;
+    t->last = std::max(t->last, p.ts);
+    bool to_target = p.dir == Direction::kOrig;
+    switch (info.transport) {
+        case Transport::kTcp: {
+            if (to_target && (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn) {
+                Episode& e = m.live_episode(*t, kSyn, p.ts, p.number);
+                if (tag.episode_seq[0] != e.seq) {
+                    tag.episode_seq[0] = e.seq;
+                    ++e.connections;
+                    m.note_flow(e, info.id);
+                }
+                m.count(e, p, 1);
+                m.note_source(e, info.orig.addr);
+                m.note_port(e, info.resp.port);
+                return;
+            }
+            if (!to_target) {
+                if (t->ep[kSyn] && t->ep[kSyn]->active && tag.episode_seq[0] == t->ep[kSyn]->seq)
+                    ++t->ep[kSyn]->replies;
+                if (t->ep[kConnect] && t->ep[kConnect]->active &&
+                    tag.episode_seq[1] == t->ep[kConnect]->seq)
+                    ++t->ep[kConnect]->replies;
+                return;
+            }
+            Episode* c = t->ep[kConnect].get();
+            if (c && c->active && tag.episode_seq[1] == c->seq) {
+                // Packets of an attributed connection count, but do not keep the episode alive.
+                c->packets += 1;
+                c->bytes += p.wire_len;
+                c->packet_bins.add(p.ts, 1);
+                c->byte_bins.add(p.ts, p.wire_len);
+                c->last_number = std::max(c->last_number, p.number);
+            }
+            return;
+        }
+        case Transport::kUdp: {
+            if (!to_target) {
+                if (t->ep[kUdp] && t->ep[kUdp]->active)
+                    ++t->ep[kUdp]->replies;
+                return;
+            }
+            Episode& e = m.live_episode(*t, kUdp, p.ts, p.number);
+            if (tag.episode_seq[0] != e.seq) {
+                tag.episode_seq[0] = e.seq;
+                m.note_flow(e, info.id);
+            }
+            m.count(e, p, 1);
+            m.note_source(e, info.orig.addr);
+            m.note_port(e, info.resp.port);
+            return;
+        }
+        case Transport::kIcmp:
+        case Transport::kIcmp6: {
+            if (!to_target) {
+                if (t->ep[kIcmp] && t->ep[kIcmp]->active)
+                    ++t->ep[kIcmp]->replies;
+                return;
+            }
+            if (!is_icmp_request(info.transport, p.icmp_type))
+                return;
+            Episode& e = m.live_episode(*t, kIcmp, p.ts, p.number);
+            if (tag.episode_seq[0] != e.seq) {
+                tag.episode_seq[0] = e.seq;
+                m.note_flow(e, info.id);
+            }
+            m.count(e, p, 1);
+            m.note_source(e, info.orig.addr);
+            return;
+        }
+        case Transport::kOther:
+            return;
+    }
+}
+
+void TrafficDetector::handshake(FlowTag& tag, const FlowInfo& info, const PacketFacts& p) {
+    Impl& m = *impl_;
+    if (tag.handshake || !tag.target)
+        return;
+    tag.handshake = true;
+    Target& t = *tag.target;
+    if (t.ep[kSyn] && t.ep[kSyn]->active && tag.episode_seq[0] == t.ep[kSyn]->seq)
+        ++t.ep[kSyn]->handshakes;
+    Episode& e = m.live_episode(t, kConnect, p.ts, p.number);
+    tag.episode_seq[1] = e.seq;
+    ++e.connections;
+    ++e.handshakes;
+    m.note_flow(e, info.id);
+    m.count(e, p, 1);
+    m.note_source(e, info.orig.addr);
+    m.note_port(e, info.resp.port);
+}
+
+void TrafficDetector::icmp_error(FlowTag& tag, const FlowInfo& info, const IpAddress& from) {
+    tag.icmp_error = true;
+    if (from == info.resp.addr)
+        tag.icmp_from_target = true;
+}
+
+void TrafficDetector::flow_end(FlowTag& tag, const FlowFacts& f) {
+    Impl& m = *impl_;
+    const FlowInfo& info = *f.info;
+    if (tag.scanner) {
+        ProbeRecord& r = tag.scanner->records[tag.probe];
+        r.packets += f.packets[0];
+        r.bytes += f.bytes[0];
+        if (r.first_number == 0 || tag.first_packet < r.first_number)
+            r.first_number = tag.first_packet;
+        r.last_number = std::max(r.last_number, tag.last_packet);
+        bool answered = f.packets[1] > 0;
+        bool productive = false;
+        bool open = false;
+        switch (info.transport) {
+            case Transport::kTcp:
+                productive = f.payload[1] > 0 || (f.synack && f.payload[0] > 0);
+                open = f.synack;
+                break;
+            case Transport::kUdp:
+                productive = open = f.payload[1] > 0 || (answered && !tag.icmp_error);
+                break;
+            default:
+                productive = open = answered;
+                break;
+        }
+        r.answered |= answered || tag.icmp_from_target;
+        r.productive |= productive;
+        r.open |= open;
+        r.icmp_errors += tag.icmp_error ? 1 : 0;
+        tag.scanner = nullptr;
+    }
+    if (tag.target) {
+        m.release(*tag.target, info.start);
+        tag.target = nullptr;
+    }
+}
+
+void TrafficDetector::sweep(Timestamp now) {
+    Impl& m = *impl_;
+    while (!m.idle.empty() && m.idle.front().second + m.cfg.idle_gap < now) {
+        IpAddress addr = m.idle.front().first;
+        m.idle.pop_front();
+        auto it = m.targets.find(addr);
+        if (it == m.targets.end())
+            continue;
+        Target& t = it->second;
+        if (t.refs > 0 || t.last + m.cfg.idle_gap >= now)
+            continue;  // busy again since; a later entry covers it
+        for (int k = 0; k < kKinds; ++k)
+            if (t.ep[k])
+                m.close(t, static_cast<Kind>(k));
+        m.targets.erase(it);
+    }
+}
+
+void TrafficDetector::finish(BehaviorResult& out) {
+    Impl& m = *impl_;
+    std::vector<Target*> order;
+    order.reserve(m.targets.size());
+    for (auto& [addr, t] : m.targets)
+        order.push_back(&t);
+    // Closing order decides the findings' order before the final sort; make it stable.
+    std::sort(order.begin(), order.end(),
+              [](const Target* a, const Target* b) { return a->addr < b->addr; });
+    for (Target* t : order)
+        for (int k = 0; k < kKinds; ++k)
+            if (t->ep[k])
+                m.close(*t, static_cast<Kind>(k));
+    m.targets.clear();
+    m.idle.clear();
+
+    std::set<IpAddress> hosts(out.hosts.begin(), out.hosts.end());
+    for (auto& pf : m.floods) {
+        if (!hosts.empty()) {
+            std::uint64_t spoofed = 0;
+            for (const auto& s : pf.sources)
+                spoofed += hosts.count(s) ? 0 : 1;
+            pf.flood.spoofed_sources = spoofed;
+        }
+        out.floods.push_back(std::move(pf.flood));
+    }
+    m.floods.clear();
+    out.dropped += m.dropped;
+    m.scans(out.scans);
+    if (out.scans.size() > kMaxFindings) {
+        out.dropped += out.scans.size() - kMaxFindings;
+        out.scans.resize(kMaxFindings);
+    }
+}
+
+namespace {
+
+/// IPv4 addresses as numbers for range merging; IPv6 by their last 8 bytes within the same
+/// first 8.
+bool adjacent(const IpAddress& a, const IpAddress& b) {
+    if (a.v6 != b.v6)
+        return false;
+    std::size_t n = a.v6 ? 16 : 4;
+    IpAddress next = a;
+    for (std::size_t i = n; i-- > 0;) {
+        if (++next.bytes[i] != 0)
+            break;
+        if (i == 0)
+            return false;
+    }
+    return next == b;
+}
+
+}  // namespace
+
+void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
+    for (Scanner* s : scanner_order) {
+        for (Transport tr :
+             {Transport::kTcp, Transport::kUdp, Transport::kIcmp, Transport::kIcmp6}) {
+            // Scan ports: those where most probes, to at least two addresses, went unanswered
+            // (a port the host also uses for real work, such as 80 while browsing, is not one).
+            // Horizontal: the unproductive probes on scan ports reach many addresses. Vertical: one
+            // address had many of its ports probed without a productive answer.
+            std::map<std::uint16_t, std::pair<std::uint64_t, std::uint64_t>> per_port;  // all, unp.
+            std::map<std::uint16_t, std::set<IpAddress>> unproductive_addrs;
+            std::map<IpAddress, std::set<std::uint16_t>> by_addr;
+            bool any = false;
+            for (const auto& r : s->records) {
+                if (r.transport != tr)
+                    continue;
+                any = true;
+                auto& pp = per_port[r.port];
+                ++pp.first;
+                if (!r.productive) {
+                    ++pp.second;
+                    by_addr[r.dst].insert(r.port);
+                    unproductive_addrs[r.port].insert(r.dst);
+                }
+            }
+            if (!any)
+                continue;
+            std::set<std::uint16_t> scan_ports;
+            // One unanswered address on a port is no sign of an address scan on it.
+            for (const auto& [port, n] : per_port)
+                if (unproductive_addrs[port].size() >= 2 &&
+                    static_cast<double>(n.second) >=
+                        scan_cfg.min_unproductive_share * static_cast<double>(n.first))
+                    scan_ports.insert(port);
+            std::set<IpAddress> h_addrs;
+            for (const auto& r : s->records)
+                if (r.transport == tr && !r.productive && scan_ports.count(r.port))
+                    h_addrs.insert(r.dst);
+            bool horizontal = h_addrs.size() >= scan_cfg.min_addresses;
+            std::set<IpAddress> v_addrs;
+            bool has_ports = tr == Transport::kTcp || tr == Transport::kUdp;
+            if (has_ports)
+                for (const auto& [addr, ports] : by_addr)
+                    if (ports.size() >= scan_cfg.min_ports)
+                        v_addrs.insert(addr);
+            if (!horizontal && v_addrs.empty())
+                continue;
+            std::set<std::uint16_t> h_ports;
+            if (horizontal)
+                h_ports = std::move(scan_ports);
+
+            Scan sc;
+            sc.kind = horizontal && !v_addrs.empty() ? "combined"
+                      : horizontal                   ? "horizontal"
+                                                     : "vertical";
+            sc.scanner = s->addr;
+            sc.transport = tr;
+            std::map<std::uint16_t, std::set<IpAddress>> port_targets;
+            std::set<IpAddress> targets;
+            std::set<IpAddress> answered;
+            std::vector<Endpoint> open;
+            std::vector<FlowId> flows;
+            std::uint64_t unproductive_attempts = 0;
+            std::vector<Timestamp> starts;
+            bool first = true;
+            for (const auto& r : s->records) {
+                if (r.transport != tr || (!h_ports.count(r.port) && !v_addrs.count(r.dst)))
+                    continue;
+                sc.probes += r.attempts;
+                unproductive_attempts += r.productive ? 0 : r.attempts;
+                port_targets[r.port].insert(r.dst);
+                targets.insert(r.dst);
+                if (r.answered)
+                    answered.insert(r.dst);
+                if (r.open)
+                    open.push_back({r.dst, r.port});
+                sc.icmp_errors += r.icmp_errors;
+                sc.volume.packets += r.packets;
+                sc.volume.bytes += r.bytes;
+                if (first || r.first_ts < sc.volume.start)
+                    sc.volume.start = r.first_ts;
+                sc.volume.end = first ? r.last_ts : std::max(sc.volume.end, r.last_ts);
+                if (r.first_number &&
+                    (sc.volume.first_packet == 0 || r.first_number < sc.volume.first_packet))
+                    sc.volume.first_packet = r.first_number;
+                sc.volume.last_packet = std::max(sc.volume.last_packet, r.last_number);
+                flows.push_back(r.first_flow);
+                flows.insert(flows.end(), r.more_flows.begin(), r.more_flows.end());
+                starts.push_back(r.first_ts);
+                first = false;
+            }
+            sc.unproductive = unproductive_attempts;
+            if (static_cast<double>(unproductive_attempts) <
+                scan_cfg.min_unproductive_share * static_cast<double>(sc.probes))
+                continue;
+
+            std::vector<std::pair<std::uint16_t, std::uint64_t>> ports;
+            for (const auto& [port, addrs] : port_targets)
+                ports.emplace_back(port, addrs.size());
+            std::stable_sort(ports.begin(), ports.end(),
+                             [](const auto& a, const auto& b) { return a.second > b.second; });
+            sc.ports_total = has_ports ? ports.size() : 0;
+            if (has_ports)
+                for (std::size_t i = 0; i < ports.size() && i < kMaxListed; ++i)
+                    sc.ports.push_back(ports[i]);
+            sc.targets = targets.size();
+            for (const auto& a : targets) {
+                if (!sc.ranges.empty() && adjacent(sc.ranges.back().last, a)) {
+                    sc.ranges.back().last = a;
+                } else if (sc.ranges.size() < kMaxListed) {
+                    sc.ranges.push_back({a, a});
+                } else {
+                    break;
+                }
+            }
+            sc.targets_answered = answered.size();
+            std::sort(open.begin(), open.end());
+            sc.open_total = open.size();
+            if (open.size() > kMaxListed)
+                open.resize(kMaxListed);
+            sc.open = std::move(open);
+            std::sort(flows.begin(), flows.end());
+            sc.evidence.flows_total = sc.probes;
+            flows.resize(std::min(flows.size(), kMaxEvidenceFlows));
+            sc.evidence.flows = std::move(flows);
+            // Rates in probes (distinct target ports) per second.
+            std::sort(starts.begin(), starts.end());
+            SecondBins bins;
+            for (Timestamp t : starts)
+                bins.add(t, 1);
+            sc.volume.peak_pps = static_cast<double>(bins.final_peak());
+            sc.volume.peak_bps.reset();
+            Timestamp d = sc.volume.end - sc.volume.start;
+            if (d > 0) {
+                sc.volume.mean_pps = per_second(static_cast<double>(starts.size()), d);
+                sc.volume.mean_bps = per_second(static_cast<double>(sc.volume.bytes) * 8, d);
+            }
+            out.push_back(std::move(sc));
+        }
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Scan& a, const Scan& b) { return a.volume.start < b.volume.start; });
+}
+
+}  // namespace botscope::analysis::detect

@@ -1,0 +1,29 @@
+#pragma once
+// The `behavior` part of a report (reports/README.md describes every field).
+
+#include <optional>
+#include <vector>
+
+#include "analysis/detect/behavior.h"
+#include "report/json_common.h"
+
+namespace botscope::report {
+
+Json behavior_to_json(const analysis::detect::BehaviorResult& b);
+
+// One finding each; behavior_to_json puts them in their lists.
+Json flood_json(const analysis::detect::Flood& f);
+Json scan_json(const analysis::detect::Scan& s);
+Json spam_run_json(const analysis::detect::SpamRun& s);
+Json beacon_json(const analysis::detect::Beacon& b);
+Json download_json(const analysis::detect::Download& d);
+Json command_json(const analysis::detect::BotCommand& c);
+
+// Shared pieces.
+Json evidence_json(const analysis::detect::Evidence& e);
+Json counted_json(const std::vector<analysis::detect::Counted>& list);
+/// A number, or null when absent (a rate over zero time).
+Json optional_json(const std::optional<double>& v);
+Json command_ref_json(const std::optional<std::size_t>& command);
+
+}  // namespace botscope::report
