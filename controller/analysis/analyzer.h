@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "analysis/expectations.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis {
@@ -54,6 +55,13 @@ private:
 struct AnalyzerContext {
     FlowInfo flow;
     Weirds* weirds = nullptr;
+    Expectations* expectations = nullptr;
+
+    /// Announces a connection to `responder` that will carry `service` (expectations.h).
+    void expect(const Endpoint& responder, Timestamp ts, std::string_view service) const {
+        if (expectations)
+            expectations->expect(responder, ts, service);
+    }
 
     void weird(std::string_view analyzer, std::string_view name, Timestamp ts,
                std::string_view detail = {}) const {

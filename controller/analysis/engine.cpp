@@ -11,6 +11,7 @@
 #include "analysis/flow_table.h"
 #include "analysis/ip_reassembly.h"
 #include "analysis/registry.h"
+#include "analysis/stream_digest.h"
 #include "analysis/tcp_reassembly.h"
 #include "util/byte_reader.h"
 
@@ -68,6 +69,7 @@ public:
     Table flows_;
     IpReassembler frags_;
     ReassemblyBudget budget_;
+    Expectations expectations_;
     std::vector<std::unique_ptr<DatagramAnalyzer>> datagram_;
     std::unordered_map<IpAddress, HostRecord, IpAddressHash> hosts_;
     FlowId next_flow_id_ = 1;
@@ -89,11 +91,20 @@ namespace {
 /// chosen analyzer.
 class TcpConnection final : public StreamSink {
 public:
-    TcpConnection(const FlowInfo& info, ReassemblyBudget& budget, NetworkResult& results)
+    TcpConnection(const FlowInfo& info, ReassemblyBudget& budget, NetworkResult& results,
+                  Expectations& expectations)
         : half_{TcpReassembler(Direction::kOrig, budget), TcpReassembler(Direction::kResp, budget)},
           results_(&results) {
         ctx_.flow = info;
         ctx_.weirds = &results.weirds;
+        ctx_.expectations = &expectations;
+    }
+
+    /// An announced connection (expectations.h): its content is digested, not probed.
+    void attach_digest(std::string_view service) {
+        analyzer_ = std::make_unique<StreamDigest>(ctx_, service, results_->data_streams);
+        service_ = service;
+        mode_ = Mode::kAttached;
     }
 
     void packet(Direction dir, const PacketView& p, Timestamp ts) {
@@ -495,8 +506,15 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
                 : (pkt.transport == Transport::kUdp ? FlowClass::kUdp : FlowClass::kOther);
         e = &flows_.insert(key, cls, ts, std::move(s));
         result_.peak_live_flows = std::max<std::uint64_t>(result_.peak_live_flows, flows_.size());
-        if (tcp)
-            e->state.tcp = std::make_unique<TcpConnection>(e->state.info, budget_, result_);
+        if (tcp) {
+            e->state.tcp =
+                std::make_unique<TcpConnection>(e->state.info, budget_, result_, expectations_);
+            if (!expectations_.empty()) {
+                std::string_view svc = expectations_.take(e->state.info.resp, ts);
+                if (!svc.empty())
+                    e->state.tcp->attach_digest(svc);
+            }
+        }
         facts.dir = flip ? Direction::kResp : Direction::kOrig;
         traffic_.flow_start(e->state.tag, e->state.info, facts, flip);
     }
@@ -644,6 +662,7 @@ NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
     flows_.clear([this, end](Table::Entry& e) { end_flow(e, std::max(e.last, end)); });
     for (auto& a : datagram_)
         a->finish(end);
+    ftp::attach_data_streams(result_.ftp, result_.data_streams);
     std::sort(result_.flows.begin(), result_.flows.end(),
               [](const FlowRecord& a, const FlowRecord& b) { return a.id < b.id; });
     result_.hosts.reserve(hosts_.size());

@@ -12,6 +12,7 @@
 #include "analysis/proto/irc/irc_analyzer.h"
 #include "analysis/proto/smtp/smtp_analyzer.h"
 #include "analysis/proto/tftp/tftp_analyzer.h"
+#include "analysis/stream_digest.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis {
@@ -92,6 +93,7 @@ struct NetworkResult {
     smtp::SmtpResult smtp;
     tftp::TftpResult tftp;
     ftp::FtpResult ftp;
+    DataStreams data_streams;  ///< FTP data and DCC connections, announced before they opened
 
     Weirds weirds;
 };

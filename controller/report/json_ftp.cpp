@@ -55,6 +55,14 @@ Json transfer_json(const FtpTransfer& t) {
     put_text(j, "type", t.type);
     if (t.data)
         j["data"] = channel_json(*t.data);
+    if (t.data_flow) {
+        j["data_flow"] = *t.data_flow;
+        j["data_bytes"] = t.data_bytes;
+        j["md5"] = t.md5.empty() ? Json(nullptr) : Json(t.md5);
+        j["sha256"] = t.sha256.empty() ? Json(nullptr) : Json(t.sha256);
+        j["data_complete"] = t.data_complete;
+        j["file_kind"] = t.file_kind;
+    }
     return j;
 }
 

@@ -119,6 +119,25 @@ Json network_to_json(const NetworkResult& net) {
     j["tftp"] = to_json(net.tftp);
     j["ftp"] = to_json(net.ftp);
 
+    Json streams = Json::array();
+    for (const auto& d : net.data_streams.list) {
+        streams.push_back({{"flow", d.flow},
+                           {"service", d.service},
+                           {"orig", endpoint_json(d.orig)},
+                           {"resp", endpoint_json(d.resp)},
+                           {"start", ts_json(d.start)},
+                           {"end", ts_json(d.end)},
+                           {"sender", d.content == Direction::kOrig ? "orig" : "resp"},
+                           {"size", d.size},
+                           {"other_bytes", d.other_bytes},
+                           {"md5", d.md5.empty() ? Json(nullptr) : Json(d.md5)},
+                           {"sha256", d.sha256.empty() ? Json(nullptr) : Json(d.sha256)},
+                           {"gap", d.gap},
+                           {"closed", d.closed},
+                           {"kind", d.kind}});
+    }
+    j["data_streams"] = {{"list", std::move(streams)}, {"dropped", net.data_streams.dropped}};
+
     Json anomalies = Json::array();
     for (const auto& [name, e] : net.weirds.entries()) {
         Json a;

@@ -135,6 +135,14 @@ TEST_CASE("zeek irc-dcc-send (pcapng): the DCC offer and its data connection") {
     REQUIRE(data);
     CHECK((*data)["resp_payload_bytes"] == 1320211);  // conn.log resp_bytes
     CHECK((*data)["state"] == "SF");
+    // The offer announced the connection, so its content was digested whole.
+    const Json& stream = only(net["data_streams"]["list"]);
+    CHECK(stream["service"] == "irc-dcc");
+    CHECK(stream["flow"] == (*data)["id"]);
+    CHECK(stream["sender"] == "resp");
+    CHECK(stream["size"] == 1320211);
+    CHECK(stream["closed"] == true);
+    CHECK(stream["sha256"].get<std::string>().size() == 64);
 }
 
 TEST_CASE("arkime irc.pcap: IRC on port 8000") {

@@ -141,7 +141,7 @@ struct Beacon {
 };
 
 struct Download {
-    std::string protocol;  ///< "http", "ftp", "tftp"
+    std::string protocol;  ///< "http", "ftp", "tftp", "dcc"
     Timestamp ts = 0;
     FlowId flow = 0;
     Endpoint client;

@@ -148,6 +148,30 @@ void ftp_downloads(const ftp::FtpResult& ftp, std::vector<Download>& out) {
     }
 }
 
+void dcc_downloads(const NetworkResult& net, std::vector<Download>& out) {
+    for (const auto& d : net.data_streams.list) {
+        if (d.service != "irc-dcc" || !executable_kind(d.kind))
+            continue;
+        Download dl;
+        dl.protocol = "dcc";
+        dl.ts = d.start;
+        dl.flow = d.flow;
+        // The side that sent the file is the offerer; the other received it.
+        bool resp_sent = d.content == Direction::kResp;
+        dl.client = resp_sent ? d.orig : d.resp;
+        dl.server = resp_sent ? d.resp : d.orig;
+        for (const auto& s : net.irc.sessions)
+            for (const auto& offer : s.dcc)
+                if (offer.addr == d.resp.addr && offer.port == d.resp.port && dl.name.empty())
+                    dl.name = offer.argument;
+        dl.url = join("dcc://" + authority(dl.server, 0), dl.name);
+        dl.kind = d.kind;
+        dl.size = d.size;
+        set_hashes(dl, !d.gap && d.closed, d.md5, d.sha256);
+        out.push_back(std::move(dl));
+    }
+}
+
 }  // namespace
 
 std::vector<Download> find_downloads(const NetworkResult& net, std::uint64_t& dropped) {
@@ -155,6 +179,7 @@ std::vector<Download> find_downloads(const NetworkResult& net, std::uint64_t& dr
     http_downloads(net.http, out);
     ftp_downloads(net.ftp, out);
     tftp_downloads(net.tftp, out);
+    dcc_downloads(net, out);
     std::stable_sort(out.begin(), out.end(), [](const Download& a, const Download& b) {
         return std::tie(a.ts, a.flow, a.url) < std::tie(b.ts, b.flow, b.url);
     });

@@ -1,6 +1,6 @@
 #pragma once
-// Downloads: executables the analysed traffic fetched, over HTTP, FTP or TFTP. Built after the
-// capture from the protocol results of a NetworkResult; pure and deterministic.
+// Downloads: executables the analysed traffic fetched, over HTTP, FTP, TFTP or IRC DCC. Built after
+// the capture from the protocol results of a NetworkResult; pure and deterministic.
 //
 //   - HTTP: every response whose body was recognised as PE, MZ or ELF. ts is the request's
 //     (the response's when no request was seen); url is http://<Host, or the server address
@@ -18,6 +18,8 @@
 //     measure). url ftp://<server address[:port unless 21]>/<name as sent>; flow is the data
 //     connection when captured, else the control connection. Hashes when the data connection
 //     closed normally without gaps.
+//   - DCC: files sent over an IRC DCC SEND connection (digested by the engine as announced
+//     by the offer) that start like pe/mz/elf; name from the offer; url dcc://<offerer>/<name>.
 // md5/sha256 are empty unless `complete`. Ordered by (ts, flow, url); at most kMaxFindings, the
 // rest added to `dropped`.
 

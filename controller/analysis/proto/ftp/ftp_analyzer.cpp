@@ -524,6 +524,8 @@ void FtpAnalyzer::take_channel(PendingEntry& e) {
 // ---- bookkeeping ----
 
 std::size_t FtpAnalyzer::add_channel(FtpDataChannel ch, Timestamp ts) {
+    // The engine digests the data connection when it opens (stream_digest.h).
+    ctx_.expect(ch.endpoint, ts, "ftp-data");
     if (session_.data_channels.size() >= kMaxDataChannelsPerSession) {
         ++session_.data_channels_dropped;
         if (!channel_limit_reported_) {
@@ -595,6 +597,32 @@ void FtpAnalyzer::weird(std::string_view name, Timestamp ts, std::string_view de
     if (valid_commands_ == 0 || valid_replies_ == 0)
         return;
     ctx_.weird(kAnalyzer, name, ts, detail.substr(0, kMaxWeirdDetail));
+}
+
+void attach_data_streams(FtpResult& result, const DataStreams& streams) {
+    std::vector<bool> used(streams.list.size(), false);
+    for (auto& session : result.sessions) {
+        for (auto& t : session.transfers) {
+            if (!t.data)
+                continue;
+            // The first unused data connection to the announced endpoint that opened after
+            // the announcement and before the transfer's final reply.
+            for (std::size_t i = 0; i < streams.list.size(); ++i) {
+                const DataStream& d = streams.list[i];
+                if (used[i] || d.service != "ftp-data" || d.resp != t.data->endpoint ||
+                    d.start < t.data->ts || (t.reply_ts != 0 && d.start > t.reply_ts))
+                    continue;
+                used[i] = true;
+                t.data_flow = d.flow;
+                t.data_bytes = d.size;
+                t.md5 = d.md5;
+                t.sha256 = d.sha256;
+                t.data_complete = !d.gap && d.closed && !d.md5.empty();
+                t.file_kind = d.kind;
+                break;
+            }
+        }
+    }
 }
 
 }  // namespace botscope::analysis::ftp

@@ -16,6 +16,7 @@
 
 #include "analysis/analyzer.h"
 #include "analysis/proto/ftp/ftp_parser.h"
+#include "analysis/stream_digest.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis::ftp {
@@ -240,5 +241,9 @@ private:
     std::size_t invalid_ = 0;
     bool ended_ = false;
 };
+
+/// Fills each transfer's data-connection fields from the digested FTP data connections
+/// (matched by the announced endpoint and time). Called once every flow has ended.
+void attach_data_streams(FtpResult& result, const DataStreams& streams);
 
 }  // namespace botscope::analysis::ftp

@@ -353,6 +353,9 @@ void IrcAnalyzer::record_dcc(const IrcMessage& msg, bool sent, Timestamp ts) {
     d.addr = r.offer.addr;
     d.port = r.offer.port;
     d.size = r.offer.size;
+    // The receiver connects to the offer's address: the engine digests that file transfer.
+    if ((d.type == "SEND" || d.type == "TSEND") && d.port != 0)
+        ctx_.expect({d.addr, d.port}, ts, "irc-dcc");
     session_.dcc.push_back(std::move(d));
 }
 
