@@ -21,10 +21,10 @@ bool has_body(const HttpBody& b) {
 Json body_json(const HttpBody& b) {
     Json j;
     j["length"] = b.length;
-    if (!b.md5.empty()) {
+    if (!b.md5.empty())
         j["md5"] = b.md5;
+    if (!b.sha256.empty())
         j["sha256"] = b.sha256;
-    }
     // The hashes describe the whole body only when nothing was lost.
     j["complete"] = b.complete();
     if (b.gap)

@@ -2,7 +2,9 @@
 // read loop, on a large deterministic capture generated here. A benchmark, not a test: it
 // prints figures and judges nothing.
 //
-//   bench_analysis [--mb N] [--dir DIR] [--keep]   (--keep leaves the captures for profiling)
+//   bench_analysis [--mb N] [--dir DIR] [--keep] [--all-exe]
+//     --keep leaves the captures for profiling; --all-exe makes every download an executable
+//     (the worst case: MD5 and SHA-256 over nearly every byte)
 //
 // Each measurement runs in a child process so that its peak RSS is its own (wait4 rusage).
 // The capture is written twice, at N and 4N MB of the same traffic mix, to show that memory
@@ -20,6 +22,7 @@
 #include <string_view>
 
 #include "analysis/pcap_source.h"
+#include "report/network_json.h"
 #include "support/bot_traffic.h"
 
 using namespace botscope::testing;
@@ -32,13 +35,19 @@ constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
 /// Writes about `mb` MB: per simulated second one emulated bot session plus a burst of
 /// downloads from other sandbox hosts; flows end and expire as the capture goes on, so the
 /// live state stays the same size however long the capture is.
-std::uint64_t generate(const fs::path& path, std::uint64_t mb) {
+std::uint64_t generate(const fs::path& path, std::uint64_t mb, bool all_exe) {
     PcapStreamWriter out(path);
     Bytes body = fake_pe(64 * 1024);
-    std::string resp =
+    std::string exe =
         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
         std::to_string(body.size()) + "\r\n\r\n";
-    resp.append(body.begin(), body.end());
+    exe.append(body.begin(), body.end());
+    // Most of what a bot fetches over HTTP is not a program: pages, images, lists.
+    Bytes picture = body;
+    picture[0] = 0xff, picture[1] = 0xd8, picture[2] = 0xff, picture[3] = 0xe0;
+    std::string jpeg = "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+                       std::to_string(picture.size()) + "\r\n\r\n";
+    jpeg.append(picture.begin(), picture.end());
     Timestamp t = kT0;
     for (std::uint32_t unit = 0; out.bytes_written() < mb * 1'000'000; ++unit) {
         CaptureWriter w;
@@ -53,7 +62,7 @@ std::uint64_t generate(const fs::path& path, std::uint64_t mb) {
             c.handshake();
             c.send(Direction::kOrig,
                    "GET /file" + std::to_string(d) + ".bin HTTP/1.1\r\nHost: 10.66.0.1\r\n\r\n");
-            c.send_segments(Direction::kResp, resp, 1460);
+            c.send_segments(Direction::kResp, all_exe || d % 4 == 0 ? exe : jpeg, 1460);
             c.close();
         }
         for (const auto& f : w.frames()) {
@@ -114,19 +123,27 @@ void run(const fs::path& file) {
     };
     in_child([&] { return botscope::analysis::bare_read_loop(file.string()).packets; });
     Measure bare = best([&] { return botscope::analysis::bare_read_loop(file.string()).packets; });
-    Measure full = best([&] {
+    Measure analysis = best([&] {
         auto out = botscope::analysis::analyze_capture_file(file.string());
         return out.result.capture.packets;
     });
+    // What `botscope analyze-pcap -o` does, but the write: analysis, detectors, the report.
+    Measure full = best([&] {
+        auto out = botscope::analysis::analyze_capture_file(file.string());
+        std::string doc = botscope::report::dump(
+            botscope::report::pcap_report(file.string(), out.result, out.behavior));
+        return doc.empty() ? 0 : out.result.capture.packets;
+    });
     std::printf("capture %s: %.0f MB, %llu packets\n", file.filename().c_str(), mb,
                 static_cast<unsigned long long>(bare.packets));
-    std::printf("  bare libpcap loop : %7.1f MB/s %9.0f pkt/s  peak RSS %6ld KiB\n",
-                mb / bare.seconds, static_cast<double>(bare.packets) / bare.seconds,
-                bare.max_rss_kb);
-    std::printf("  analyze-pcap path : %7.1f MB/s %9.0f pkt/s  peak RSS %6ld KiB\n",
-                mb / full.seconds, static_cast<double>(full.packets) / full.seconds,
-                full.max_rss_kb);
-    std::printf("  ratio (analysis / bare throughput): %.2f\n", bare.seconds / full.seconds);
+    auto line = [&](const char* what, const Measure& m) {
+        std::printf("  %-26s %7.1f MB/s %9.0f pkt/s  peak RSS %7ld KiB  ratio %.2f\n", what,
+                    mb / m.seconds, static_cast<double>(m.packets) / m.seconds, m.max_rss_kb,
+                    bare.seconds / m.seconds);
+    };
+    line("bare libpcap loop", bare);
+    line("analysis (engine+detect)", analysis);
+    line("analyze-pcap (+ report)", full);
     // After the measurements: a parent holding a result would lend its pages to the children.
     auto once = botscope::analysis::analyze_capture_file(file.string());
     const auto& r = once.result;
@@ -138,6 +155,10 @@ void run(const fs::path& file) {
         static_cast<unsigned long long>(r.peak_reassembly_bytes), r.flows.size(),
         r.http.transactions.size(), r.dns.transactions.size(), r.smtp.sessions.size(),
         r.irc.sessions.size());
+    const auto& b = once.behavior;
+    std::printf("  behaviour: floods %zu, scans %zu, spam runs %zu, downloads %zu, commands %zu\n",
+                b.floods.size(), b.scans.size(), b.spam_runs.size(), b.downloads.size(),
+                b.commands.size());
 }
 
 }  // namespace
@@ -145,6 +166,7 @@ void run(const fs::path& file) {
 int main(int argc, char** argv) {
     std::uint64_t mb = 100;
     bool keep = false;
+    bool all_exe = false;
     fs::path dir = fs::temp_directory_path();
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
@@ -154,14 +176,17 @@ int main(int argc, char** argv) {
             dir = argv[++i];
         } else if (a == "--keep") {
             keep = true;
+        } else if (a == "--all-exe") {
+            all_exe = true;
         } else {
-            std::fprintf(stderr, "usage: bench_analysis [--mb N] [--dir DIR] [--keep]\n");
+            std::fprintf(stderr,
+                         "usage: bench_analysis [--mb N] [--dir DIR] [--keep] [--all-exe]\n");
             return 2;
         }
     }
     for (std::uint64_t size : {mb, 4 * mb}) {
         fs::path file = dir / ("botscope-bench-" + std::to_string(size) + "mb.pcap");
-        generate(file, size);
+        generate(file, size, all_exe);
         run(file);
         if (!keep)
             fs::remove(file);

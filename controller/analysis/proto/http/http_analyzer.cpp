@@ -120,7 +120,10 @@ void HttpAnalyzer::reset_head(Side& s) {
     s.transfer_encoding = false;
     s.last_field = nullptr;
     s.remaining = 0;
-    s.hasher = util::FileHasher{};
+    s.sha256 = util::Sha256{};
+    s.md5.reset();
+    s.md5_decided = false;
+    s.body_bytes = 0;
     s.sniff.clear();
 }
 
@@ -469,23 +472,52 @@ void HttpAnalyzer::handle_chunk_size(Direction dir, std::string_view line, Times
     s.state = State::kChunkData;
 }
 
+namespace {
+
+/// Bytes of a body enough to tell an executable's start ("MZ", "\x7fELF").
+constexpr std::size_t kMd5DecisionBytes = 4;
+
+bool executable_start(std::span<const std::uint8_t> head) {
+    return (head.size() >= 2 && head[0] == 'M' && head[1] == 'Z') ||
+           (head.size() >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' &&
+            head[3] == 'F');
+}
+
+}  // namespace
+
 void HttpAnalyzer::feed_body(Side& s, std::span<const std::uint8_t> bytes) {
     if (bytes.empty())
         return;
-    s.hasher.update(bytes);
+    // Until decided, `sniff` holds the whole body so far (fewer than kMd5DecisionBytes).
+    std::size_t before = s.sniff.size();
     if (s.sniff.size() < kSniffBytes) {
         auto n = std::min(kSniffBytes - s.sniff.size(), bytes.size());
         auto head = bytes.first(n);
         s.sniff.insert(s.sniff.end(), head.begin(), head.end());
     }
+    if (!s.md5_decided && s.sniff.size() >= kMd5DecisionBytes) {
+        s.md5_decided = true;
+        if (executable_start(s.sniff)) {
+            s.md5.emplace();
+            s.md5->update(std::span<const std::uint8_t>(s.sniff).first(before));
+        }
+    }
+    if (s.md5)
+        s.md5->update(bytes);
+    s.sha256.update(bytes);
+    s.body_bytes += bytes.size();
 }
 
 void HttpAnalyzer::finish_body(Side& s, HttpBody& body) {
-    body.length = s.hasher.size();
+    body.length = s.body_bytes;
     if (body.length > 0) {
-        auto [md5, sha256] = s.hasher.finish();
-        body.md5 = std::move(md5);
-        body.sha256 = std::move(sha256);
+        if (!s.md5_decided && executable_start(s.sniff)) {
+            s.md5.emplace();
+            s.md5->update(s.sniff);
+        }
+        if (s.md5)
+            body.md5 = util::to_hex(s.md5->finish());
+        body.sha256 = util::to_hex(s.sha256.finish());
         body.executable = classify_executable(s.sniff);
         if (body.executable != ExecutableKind::kNone)
             ++result_.executables;

@@ -80,7 +80,9 @@ std::string_view weird_name(Weird w);
 /// One body as it streamed past (after de-chunking; content codings are not undone).
 struct HttpBody {
     std::uint64_t length = 0;  ///< bytes actually seen
-    std::string md5;           ///< hex digests of the seen bytes; empty when length is 0
+    /// Hex digests of the seen bytes; empty when length is 0. MD5 only for a body that starts
+    /// like an executable (MZ or ELF): hashing every body twice would halve the throughput.
+    std::string md5;
     std::string sha256;
     bool gap = false;            ///< bytes inside the body were not captured
     bool truncated = false;      ///< the stream ended before the declared end of the body
@@ -203,7 +205,12 @@ private:
         std::string* last_field = nullptr;  ///< where a folded continuation line goes
 
         std::uint64_t remaining = 0;  ///< Content-Length or chunk bytes still expected
-        util::FileHasher hasher;
+        util::Sha256 sha256;
+        /// MD5 only for executables (MZ or ELF start), the key AV reports of the era use;
+        /// decided on the body's first kMd5DecisionBytes, which `sniff` holds until then.
+        std::optional<util::Md5> md5;
+        bool md5_decided = false;
+        std::uint64_t body_bytes = 0;
         std::vector<std::uint8_t> sniff;  ///< first kSniffBytes of the body
     };
 
