@@ -608,6 +608,12 @@ CaseCapture ipv4_fragments() {
     return out;
 }
 
+CaseCapture bot_commands_behaviour() {
+    CaseCapture out;
+    emulate_bot_session(out.writer, kEpoch);
+    return out;
+}
+
 constexpr std::array kCases{
     CaseGenerator{"irc-split-reordered", &irc_split_reordered},
     CaseGenerator{"irc-midstream-gap", &irc_midstream_gap},
@@ -619,6 +625,7 @@ constexpr std::array kCases{
     CaseGenerator{"tftp-worm-fetch", &tftp_worm_fetch},
     CaseGenerator{"ftp-update", &ftp_update},
     CaseGenerator{"ipv4-fragments", &ipv4_fragments},
+    CaseGenerator{"bot-commands-behaviour", &bot_commands_behaviour},
 };
 
 }  // namespace
