@@ -27,6 +27,8 @@ Json body_json(const HttpBody& b) {
         j["sha256"] = b.sha256;
     // The hashes describe the whole body only when nothing was lost.
     j["complete"] = b.complete();
+    if (!b.small.empty())
+        j["text"] = b.small;
     if (b.gap)
         j["gap"] = true;
     if (b.truncated)

@@ -53,7 +53,7 @@ void complete_behavior(const NetworkResult& net, BehaviorResult& b) {
     b.spam_runs = detect_spam(net, b.config.spam, b.dropped);
     b.beacons = detect_beacons(net, b.config.beacon, b.dropped);
     b.downloads = find_downloads(net, b.dropped);
-    b.commands = irc_commands(net, b.dropped);
+    b.commands = received_commands(net, b.dropped);
     b.irc = irc_cnc(net, b.commands);
     match_commands(b);
 }

@@ -20,14 +20,6 @@ bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 std::vector<std::string_view> words(std::string_view s) {
     std::vector<std::string_view> out;
     std::size_t i = 0;
@@ -73,7 +65,7 @@ bool parse_command(std::string_view text, std::string& verb, std::vector<std::st
     if (text.size() > kMaxCommandText)
         text = text.substr(0, kMaxCommandText);
     auto w = words(text);
-    verb = lower(w[0].substr(1));
+    verb = util::to_lower(w[0].substr(1));
     args.clear();
     for (std::size_t i = 1; i < w.size() && args.size() < kMaxCommandArgs; ++i)
         args.emplace_back(w[i]);
@@ -152,8 +144,21 @@ CommandTargets command_targets(const BotCommand& c) {
     return t;
 }
 
-std::vector<BotCommand> irc_commands(const NetworkResult& net, std::uint64_t& dropped) {
-    std::vector<BotCommand> out;
+namespace {
+
+constexpr std::size_t kMaxCommandsPerReply = 8;
+
+bool add(std::vector<BotCommand>& out, BotCommand&& c, std::uint64_t& dropped) {
+    if (out.size() >= kMaxCommands) {
+        ++dropped;
+        return false;
+    }
+    c.category = command_category(c.verb);
+    out.push_back(std::move(c));
+    return true;
+}
+
+void irc(const NetworkResult& net, std::vector<BotCommand>& out, std::uint64_t& dropped) {
     for (const auto& s : net.irc.sessions) {
         for (const auto& m : s.received) {
             const char* where = nullptr;
@@ -167,22 +172,61 @@ std::vector<BotCommand> irc_commands(const NetworkResult& net, std::uint64_t& dr
             BotCommand c;
             if (!parse_command(m.text, c.verb, c.args))
                 continue;
-            if (out.size() >= kMaxCommands) {
-                ++dropped;
-                continue;
-            }
             c.ts = m.ts;
             c.via = "irc";
             c.where = where;
             c.flow = s.flow;
             c.from = m.from;
             c.target = m.target;
-            std::string_view text = util::trim(m.text);
-            c.text = std::string(text.substr(0, kMaxCommandText));
-            c.category = command_category(c.verb);
-            out.push_back(std::move(c));
+            c.text = std::string(util::trim(m.text).substr(0, kMaxCommandText));
+            add(out, std::move(c), dropped);
         }
     }
+}
+
+/// Content that is a document for people, not a list of commands for a bot.
+bool document_type(std::string_view content_type) {
+    std::string type = util::to_lower(content_type);
+    for (std::string_view t : {"text/html", "text/css", "javascript", "image/", "text/xml"})
+        if (type.find(t) != std::string::npos)
+            return true;
+    return false;
+}
+
+void http(const NetworkResult& net, std::vector<BotCommand>& out, std::uint64_t& dropped) {
+    for (const auto& t : net.http.transactions) {
+        const std::string& body = t.response_body.small;
+        if (!t.has_response || body.empty() || document_type(t.response_content_type))
+            continue;
+        std::size_t taken = 0;
+        std::size_t pos = 0;
+        while (pos < body.size() && taken < kMaxCommandsPerReply) {
+            std::size_t eol = body.find('\n', pos);
+            std::string_view line = std::string_view(body).substr(
+                pos, eol == std::string::npos ? std::string::npos : eol - pos);
+            pos = eol == std::string::npos ? body.size() : eol + 1;
+            BotCommand c;
+            if (!parse_command(line, c.verb, c.args))
+                continue;
+            ++taken;
+            c.ts = t.response_ts;
+            c.via = "http";
+            c.where = "response";
+            c.flow = t.flow;
+            c.from = t.server.to_string();
+            c.target = t.uri;
+            c.text = std::string(util::trim(line).substr(0, kMaxCommandText));
+            add(out, std::move(c), dropped);
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<BotCommand> received_commands(const NetworkResult& net, std::uint64_t& dropped) {
+    std::vector<BotCommand> out;
+    irc(net, out, dropped);
+    http(net, out, dropped);
     std::stable_sort(out.begin(), out.end(),
                      [](const BotCommand& a, const BotCommand& b) { return a.ts < b.ts; });
     return out;

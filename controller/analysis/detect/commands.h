@@ -37,8 +37,10 @@ struct CommandTargets {
 };
 CommandTargets command_targets(const BotCommand& c);
 
-/// Commands the bot received over IRC (topics, channel and private messages), in time order.
-std::vector<BotCommand> irc_commands(const NetworkResult& net, std::uint64_t& dropped);
+/// Commands the bot received, in time order: over IRC (topics, channel and private messages)
+/// and over HTTP (the lines of a short reply kept whole, http::kMaxSmallBody, that is not a
+/// page, a style sheet, a script or an image: a polling bot's command list).
+std::vector<BotCommand> received_commands(const NetworkResult& net, std::uint64_t& dropped);
 
 /// Ties each finding in `b` to the command before it (within config.command.window) whose
 /// category fits and whose named target, if any, matches; fills both directions.

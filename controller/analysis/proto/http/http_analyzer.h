@@ -88,6 +88,8 @@ struct HttpBody {
     bool truncated = false;      ///< the stream ended before the declared end of the body
     bool framing_error = false;  ///< a bad chunk size ended the body early
     ExecutableKind executable = ExecutableKind::kNone;
+    /// The whole body, when at most kMaxSmallBody bytes, complete and no executable.
+    std::string small;
 
     /// The hashes describe the whole body.
     bool complete() const { return !gap && !truncated && !framing_error; }

@@ -15,6 +15,8 @@
 //                            shape of the 2002 Apache chunked-encoding exploits
 //   kSniffBytes        4096  body prefix kept to recognise executables (e_lfanew must point
 //                            inside it for a PE verdict)
+//   kMaxSmallBody       512  a body this short (and no executable) is kept whole as text:
+//                            a C&C server's reply to a polling bot is a short command list
 //   kProbeLongTarget     64  request-target bytes after a known method that are enough for the
 //                            probe to match before the version arrives (long-URI exploits)
 
@@ -35,6 +37,7 @@ inline constexpr std::size_t kMaxFieldLength = 512;
 inline constexpr std::size_t kMaxMethodLength = 32;
 inline constexpr std::uint64_t kMaxChunkSize = 0x7fffffff;
 inline constexpr std::size_t kSniffBytes = 4096;
+inline constexpr std::size_t kMaxSmallBody = 512;
 inline constexpr std::size_t kProbeLongTarget = 64;
 
 /// What a parser says about its input: usable, malformed, or needs more bytes to tell.
