@@ -1,0 +1,204 @@
+#pragma once
+// Host side of the guest agent protocol (guest-agent/PROTOCOL.md). Connects to the agent over
+// the virtio-serial channel's unix socket or over TCP, authenticates both ways, and wraps each
+// operation in a call with a deadline.
+//
+// Nothing the guest sends is trusted: every frame is checked against the protocol limits before
+// anything is allocated, every field is type-checked, strings are cut at kMaxFieldBytes, lists
+// at Limits::max_entries, and fetched files are stored under their SHA-256 in a folder the
+// caller names, never under a name from the guest. Every failure is a value (Error), never an
+// exception; after a transport or framing error the connection is closed and further calls fail.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/protocol.h"
+
+namespace botscope::agent {
+
+/// What went wrong. `code` is one of the protocol's error codes (when the agent refused) or a
+/// client-side one: connect, timeout, closed, bad_frame, bad_json, bad_response, fake_agent,
+/// too_large, io_error, hash_mismatch.
+struct Error {
+    std::string code;
+    std::string message;
+    std::string text() const { return code + ": " + message; }
+};
+
+template <class T>
+class [[nodiscard]] Result {
+public:
+    Result(T v) : v_(std::move(v)) {}
+    Result(Error e) : e_(std::move(e)) {}
+    bool ok() const { return v_.has_value(); }
+    explicit operator bool() const { return ok(); }
+    T& value() { return *v_; }
+    const T& value() const { return *v_; }
+    T* operator->() { return &*v_; }
+    const T* operator->() const { return &*v_; }
+    const Error& error() const { return e_; }
+
+private:
+    std::optional<T> v_;
+    Error e_;
+};
+
+struct Done {};
+
+struct Options {
+    /// Deadline of connecting plus authenticating.
+    std::chrono::milliseconds connect_timeout{10'000};
+    /// Deadline of one call, from sending the request to the last byte of the response.
+    std::chrono::milliseconds call_timeout{30'000};
+    /// Most entries accepted in one list (processes, dropped files, sockets, autostart).
+    std::size_t max_entries = 20'000;
+};
+
+struct Hello {
+    std::string os, os_version, arch, hostname, agent_version, work_dir;
+    int version = 0;
+    std::int64_t time_ms = 0;
+    bool watching = false;
+};
+
+struct PutResult {
+    std::string name;
+    std::uint64_t size = 0;
+    std::string sha256;
+};
+
+struct WatchInfo {
+    std::int64_t time_ms = 0;
+    std::uint64_t processes = 0, files = 0, autostart = 0;
+};
+
+struct ProcessEvent {
+    std::uint64_t seq = 0;
+    std::string type;  // "start" or "exit"
+    std::uint32_t pid = 0, ppid = 0;
+    std::string image, cmdline;
+    bool in_tree = false;
+    std::optional<int> exit_code;
+    std::int64_t time_ms = 0;
+};
+
+struct ProcessList {
+    std::vector<ProcessEvent> events;
+    std::vector<std::uint32_t> tree_alive;
+    bool truncated = false;
+};
+
+struct DroppedFile {
+    std::int64_t id = 0;
+    std::string path, status, sha256;  // sha256 empty when not hashed (too large, unreadable)
+    std::uint64_t size = 0;
+    bool too_large = false;
+};
+
+struct DroppedList {
+    std::vector<DroppedFile> files;
+    bool truncated = false;
+};
+
+struct FetchedFile {
+    std::filesystem::path stored;  // <store_dir>/<sha256>
+    std::string sha256;
+    std::uint64_t size = 0;
+};
+
+struct ListenSocket {
+    std::string proto, address, image;
+    std::uint16_t port = 0;
+    std::uint32_t pid = 0;
+    bool in_tree = false;
+};
+
+struct AutostartEntry {
+    std::string kind, location, name, value, status;
+};
+
+/// One response: its header and (for operations that have one) its body.
+struct Response {
+    nlohmann::json header;
+    std::vector<std::uint8_t> body;
+};
+
+class Client {
+public:
+    ~Client();
+    Client(Client&& o) noexcept;
+    Client& operator=(Client&& o) noexcept;
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    /// Connects and authenticates (both ways: a peer without the secret is reported as
+    /// fake_agent).
+    static Result<Client> connect_unix(const std::string& path,
+                                       std::span<const std::uint8_t> secret, Options options = {});
+    static Result<Client> connect_tcp(const std::string& address, std::uint16_t port,
+                                      std::span<const std::uint8_t> secret, Options options = {});
+    /// Connects without authenticating (tests of the agent's refusals; then `authenticate`).
+    static Result<Client> open_unix(const std::string& path, Options options = {});
+    static Result<Client> open_tcp(const std::string& address, std::uint16_t port,
+                                   Options options = {});
+    /// Takes over an already connected stream socket (a caller that connected itself; the fuzz
+    /// target feeds responses through a socketpair).
+    static Client adopt_fd(int fd, Options options = {}) { return Client(fd, options); }
+    /// The handshake. `fixed_nonce` exists for the replay test only; real callers omit it.
+    Result<Done> authenticate(std::span<const std::uint8_t> secret,
+                              std::optional<proto::Nonce> fixed_nonce = std::nullopt);
+
+    Result<Hello> hello();
+    Result<PutResult> put(std::string_view name, std::span<const std::uint8_t> content);
+    Result<WatchInfo> watch_start();
+    /// Runs a file of the work directory with arguments; returns its pid.
+    Result<std::uint32_t> exec(std::string_view name, const std::vector<std::string>& args = {});
+    Result<ProcessList> processes();
+    Result<DroppedList> dropped();
+    /// Fetches a dropped file into `store_dir`, named by its SHA-256 (checked on arrival).
+    Result<FetchedFile> fetch(std::int64_t id, const std::filesystem::path& store_dir);
+    Result<std::vector<ListenSocket>> sockets();
+    Result<std::vector<AutostartEntry>> autostart();
+    /// Kills the tree of `pid`, or of every process the run started.
+    Result<std::vector<std::uint32_t>> kill(std::optional<std::uint32_t> pid = std::nullopt);
+    /// Sets the guest clock; returns the guest's time afterwards.
+    Result<std::int64_t> set_clock(std::int64_t time_ms);
+
+    /// One raw request/response (a body of up to `max_body` bytes is read into memory).
+    Result<Response> call(const nlohmann::json& request, std::span<const std::uint8_t> body = {},
+                          std::uint32_t max_body = 0);
+    /// Sends raw bytes (tests of the agent's frame checks).
+    Result<Done> send_raw(std::span<const std::uint8_t> bytes);
+    /// Reads one response frame (tests).
+    Result<Response> read_response(std::uint32_t max_body = 0);
+
+    bool connected() const { return fd_ >= 0; }
+
+private:
+    Client(int fd, Options options) : fd_(fd), options_(options) {}
+    using Deadline = std::chrono::steady_clock::time_point;
+    Deadline deadline() const { return std::chrono::steady_clock::now() + options_.call_timeout; }
+    Result<Done> write_all(std::span<const std::uint8_t> data, Deadline d);
+    Result<Done> read_exact(std::uint8_t* p, std::size_t n, Deadline d);
+    Result<Done> send_frame(const nlohmann::json& header, std::span<const std::uint8_t> body,
+                            Deadline d);
+    /// Reads the prefix and header of a response; the body (prefix body_len) stays unread.
+    Result<Response> read_header(Deadline d, std::uint32_t max_body, std::uint32_t& body_len);
+    Result<Response> read_frame(Deadline d, std::uint32_t max_body);
+    Result<Response> checked(const nlohmann::json& request, Result<Response> r);
+    Result<std::vector<nlohmann::json>> paged(std::string_view op, nlohmann::json* last);
+    Error fail(std::string code, std::string message);
+
+    int fd_ = -1;
+    Options options_;
+};
+
+}  // namespace botscope::agent
