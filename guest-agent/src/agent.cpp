@@ -24,8 +24,9 @@ constexpr std::uint64_t kMaxHashBytes = 1024ull * 1024 * 1024;
 constexpr std::size_t kMaxScanEntries = 200'000;
 constexpr std::size_t kIoChunk = 64 * 1024;
 constexpr std::string_view kTempPrefix = ".bsa-tmp-";
-// Polls a new process may take to show its image and command line.
-constexpr int kDetailPolls = 4;
+// Polls a new process may take to show its image and command line: Windows (and wine, under
+// load) fills the command line in well after the image, so allow two seconds at 100 ms.
+constexpr int kDetailPolls = 20;
 
 void log(const std::string& msg) {
     std::fprintf(stderr, "botscope-agent: %s\n", msg.c_str());
@@ -560,10 +561,21 @@ void Agent::poll_locked() {
         std::string image, cmdline;
         process_details(pid, image, cmdline);
         // A process caught right at its creation may not show its image and command line yet
-        // (Windows fills the PEB as the loader runs): look again at the next polls.
-        if (image.empty() && cmdline.empty() && ++pending_[pid] < kDetailPolls) {
-            deferred.push_back(pid);
-            continue;
+        // (Windows fills the PEB as the loader runs): look again at the next polls, keeping
+        // what was read in case it exits meanwhile.
+        if (image.empty() || cmdline.empty()) {
+            PendingStart& ps = pending_[pid];
+            ps.ppid = p.ppid;
+            if (!image.empty())
+                ps.image = image;
+            if (!cmdline.empty())
+                ps.cmdline = cmdline;
+            if (++ps.polls < kDetailPolls) {
+                deferred.push_back(pid);
+                continue;
+            }
+            image = ps.image;
+            cmdline = ps.cmdline;
         }
         pending_.erase(pid);
         emit(json{{"type", "start"},
@@ -584,8 +596,9 @@ void Agent::poll_locked() {
         }
         emit(json{{"type", "start"},
                   {"pid", it->first},
-                  {"image", ""},
-                  {"cmdline", ""},
+                  {"ppid", it->second.ppid},
+                  {"image", bounded(it->second.image)},
+                  {"cmdline", bounded(it->second.cmdline)},
                   {"in_tree", tree_.contains(it->first)}});
         emit(json{{"type", "exit"}, {"pid", it->first}, {"in_tree", tree_.contains(it->first)}});
         it = pending_.erase(it);

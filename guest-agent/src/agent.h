@@ -98,7 +98,14 @@ private:
     bool events_truncated_ = false;
     std::set<std::uint32_t> tree_;
     std::map<std::uint32_t, int> exit_codes_;
-    std::map<std::uint32_t, int> pending_;  // new pids whose details could not be read yet
+    // New processes whose image or command line could not be read yet, with what was read.
+    struct PendingStart {
+        int polls = 0;
+        std::uint32_t ppid = 0;
+        std::string image;
+        std::string cmdline;
+    };
+    std::map<std::uint32_t, PendingStart> pending_;
     std::map<std::string, FileStamp> file_baseline_;
     std::map<std::string, std::string> autostart_baseline_;
     std::vector<DroppedFile> dropped_;
