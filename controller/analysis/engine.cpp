@@ -449,8 +449,8 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
     std::uint16_t sport = pkt.sport, dport = pkt.dport;
     if (pkt.transport == Transport::kIcmp || pkt.transport == Transport::kIcmp6) {
         // As Zeek and Arkime do: one ICMP "flow" per address pair and message kind, with the
-        // type and code as its ports; echo requests and replies share it.
-        // A reply takes the request's ports reversed, so both directions share the key.
+        // type and code as its ports; an echo reply takes its request's ports reversed, so
+        // both directions share one flow.
         bool v6 = pkt.transport == Transport::kIcmp6;
         std::uint8_t request = v6 ? 128 : 8;
         std::uint8_t reply = v6 ? 129 : 0;
@@ -476,7 +476,6 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
     facts.wire_len = wire_len;
     facts.tcp_flags = pkt.tcp_flags;
     facts.icmp_type = pkt.icmp_type;
-    facts.payload_len = pkt.payload_len;
 
     bool tcp = pkt.transport == Transport::kTcp;
     bool pure_syn = tcp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
@@ -515,7 +514,6 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
                     e->state.tcp->attach_digest(svc);
             }
         }
-        facts.dir = flip ? Direction::kResp : Direction::kOrig;
         traffic_.flow_start(e->state.tag, e->state.info, facts, flip);
     }
     FlowState& s = e->state;

@@ -53,7 +53,6 @@ struct Episode {
     SecondBins packet_bins;
     SecondBins byte_bins;
     std::unordered_set<IpAddress, IpAddressHash> sources;
-    std::uint64_t sources_seen = 0;  // beyond kMaxSources: at least this many
     bool sources_capped = false;
     std::unordered_map<std::uint16_t, std::uint64_t> ports;
     bool ports_capped = false;

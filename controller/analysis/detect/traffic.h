@@ -16,7 +16,7 @@
 // first packet was the originator's pure SYN, a UDP datagram, or an ICMP echo request.
 // Backscatter (a SYN-ACK or RST arriving first) is no attempt. An attempt is unproductive when
 // no payload was exchanged (TCP: nothing the responder sent; UDP: no reply datagram; ICMP: no
-// echo reply). See scan_findings() in traffic.cpp for the kinds.
+// echo reply). TrafficDetector::Impl::scans() in traffic.cpp decides the kinds.
 //
 // Limits: kMaxSources distinct sources and kMaxPorts distinct ports per flood episode (counted
 // beyond, listed up to kMaxListed); kMaxScanners sources tracked; kMaxProbeRecords distinct
@@ -63,7 +63,6 @@ struct PacketFacts {
     std::uint32_t wire_len = 0;  ///< IP bytes
     std::uint8_t tcp_flags = 0;
     std::uint8_t icmp_type = 0;
-    std::uint32_t payload_len = 0;
 };
 
 /// A flow as it ends.
