@@ -5,17 +5,11 @@
 #include <tuple>
 #include <utility>
 
+#include "util/text.h"
+
 namespace botscope::analysis::detect {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 struct Key {
     IpAddress client;
@@ -73,7 +67,7 @@ std::vector<Beacon> detect_beacons(const NetworkResult& net, const BeaconConfig&
     for (const auto& t : net.http.transactions) {
         if (!t.has_request)
             continue;
-        Key k{t.client.addr, t.server, lower(t.host), uri_pattern(t.uri)};
+        Key k{t.client.addr, t.server, util::to_lower(t.host), uri_pattern(t.uri)};
         groups[std::move(k)].push_back({t.request_ts, t.flow});
     }
 

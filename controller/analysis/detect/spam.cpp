@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "util/text.h"
+
 namespace botscope::analysis::detect {
 
 namespace {
@@ -15,19 +17,11 @@ constexpr std::uint16_t kTypeA = 1;
 constexpr std::uint16_t kTypeMx = 15;
 constexpr std::uint16_t kTypeAaaa = 28;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 /// DNS names compare lower-cased and without a trailing root dot.
 std::string dns_key(std::string_view name) {
     while (!name.empty() && name.back() == '.')
         name.remove_suffix(1);
-    return lower(name);
+    return util::to_lower(name);
 }
 
 /// The exchange of rendered MX rdata ("10 mx.example.com"); empty when it has no name.
@@ -152,11 +146,11 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
         for (const auto& m : s->messages) {
             if (m.status == smtp::MessageStatus::kDelivered)
                 ++run.messages_accepted;
-            ++senders[m.mail_from.empty() ? std::string("<>") : lower(m.mail_from)];
+            ++senders[m.mail_from.empty() ? std::string("<>") : util::to_lower(m.mail_from)];
             if (!m.headers.subject.empty())
                 ++subjects[m.headers.subject];
             for (const auto& r : m.recipients) {
-                std::string addr = lower(r.address);
+                std::string addr = util::to_lower(r.address);
                 std::string domain = domain_of(addr);
                 if (recipients.insert(std::move(addr)).second && !domain.empty())
                     ++domains[domain];
