@@ -1,6 +1,7 @@
 #pragma once
 // Everything the analysis of one capture produces: the `network` part of a report.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -96,6 +97,13 @@ struct NetworkResult {
     DataStreams data_streams;  ///< FTP data and DCC connections, announced before they opened
 
     Weirds weirds;
+
+    /// The record of flow `id`, or null when it was dropped (flows are sorted by id).
+    const FlowRecord* find_flow(FlowId id) const {
+        auto it = std::lower_bound(flows.begin(), flows.end(), id,
+                                   [](const FlowRecord& f, FlowId v) { return f.id < v; });
+        return it != flows.end() && it->id == id ? &*it : nullptr;
+    }
 };
 
 }  // namespace botscope::analysis

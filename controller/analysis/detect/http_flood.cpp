@@ -8,12 +8,6 @@ namespace botscope::analysis::detect {
 
 namespace {
 
-const FlowRecord* find_flow(const NetworkResult& net, FlowId id) {
-    auto it = std::lower_bound(net.flows.begin(), net.flows.end(), id,
-                               [](const FlowRecord& r, FlowId v) { return r.id < v; });
-    return it != net.flows.end() && it->id == id ? &*it : nullptr;
-}
-
 struct Request {
     Timestamp ts;
     FlowId flow;
@@ -60,7 +54,7 @@ void emit(const NetworkResult& net, const FloodConfig& cfg, const Endpoint& serv
     v.start = reqs.front().ts;
     v.end = reqs.back().ts;
     for (FlowId id : flows) {
-        if (const FlowRecord* r = find_flow(net, id)) {
+        if (const FlowRecord* r = net.find_flow(id)) {
             v.packets += r->packets[0];
             v.bytes += r->bytes[0];
             f.replies += r->packets[1];

@@ -53,16 +53,10 @@ std::vector<Counted> top(const std::map<std::string, std::uint64_t>& counts) {
     return out;
 }
 
-const FlowRecord* find_flow(const NetworkResult& net, FlowId id) {
-    auto it = std::lower_bound(net.flows.begin(), net.flows.end(), id,
-                               [](const FlowRecord& f, FlowId v) { return f.id < v; });
-    return it != net.flows.end() && it->id == id ? &*it : nullptr;
-}
-
 /// The latest time anything of this session was seen.
 Timestamp session_end(const NetworkResult& net, const smtp::SmtpSession& s) {
     Timestamp end = s.ts;
-    if (const FlowRecord* f = find_flow(net, s.flow))
+    if (const FlowRecord* f = net.find_flow(s.flow))
         end = std::max(end, f->end);
     for (const auto& m : s.messages)
         end = std::max(end, m.ts);
