@@ -21,37 +21,16 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/protocol.h"
+#include "util/result.h"
 
 namespace botscope::agent {
 
-/// What went wrong. `code` is one of the protocol's error codes (when the agent refused) or a
-/// client-side one: connect, timeout, closed, bad_frame, bad_json, bad_response, fake_agent,
-/// too_large, io_error, hash_mismatch.
-struct Error {
-    std::string code;
-    std::string message;
-    std::string text() const { return code + ": " + message; }
-};
-
-template <class T>
-class [[nodiscard]] Result {
-public:
-    Result(T v) : v_(std::move(v)) {}
-    Result(Error e) : e_(std::move(e)) {}
-    bool ok() const { return v_.has_value(); }
-    explicit operator bool() const { return ok(); }
-    T& value() { return *v_; }
-    const T& value() const { return *v_; }
-    T* operator->() { return &*v_; }
-    const T* operator->() const { return &*v_; }
-    const Error& error() const { return e_; }
-
-private:
-    std::optional<T> v_;
-    Error e_;
-};
-
-struct Done {};
+/// Error codes: one of the protocol's error codes (when the agent refused) or a client-side
+/// one: connect, timeout, closed, bad_frame, bad_json, bad_response, fake_agent, too_large,
+/// io_error, hash_mismatch.
+using util::Done;
+using util::Error;
+using util::Result;
 
 struct Options {
     /// Deadline of connecting plus authenticating.
