@@ -23,6 +23,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -95,6 +97,25 @@ inline constexpr std::string_view kClientProofLabel = "botscope-agent-v1 client 
 
 using Nonce = std::array<std::uint8_t, kNonceSize>;
 using Digest = std::array<std::uint8_t, 32>;
+
+/// The per-VM secret from the content of its file: hex (as vm-templates/testguest/build writes
+/// it; surrounding whitespace ignored) or, when it is not hex, the raw bytes. Both sides read the
+/// file with this function. Returns an empty string, or why the content is refused.
+inline std::string parse_secret(std::string_view data, std::vector<std::uint8_t>& secret) {
+    if (data.size() > 2 * kMaxSecretSize + 2)
+        return "secret file too large (at most 1024 bytes)";
+    std::string_view t = data;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
+        t.remove_suffix(1);
+    std::vector<std::uint8_t> hex(t.size() / 2);
+    if (t.size() % 2 == 0 && !t.empty() && from_hex(t, hex))
+        secret = std::move(hex);
+    else
+        secret.assign(data.begin(), data.end());
+    if (secret.size() < kMinSecretSize || secret.size() > kMaxSecretSize)
+        return "secret must be 16..1024 bytes";
+    return {};
+}
 
 /// HMAC(secret, label || first || second).
 inline Digest auth_proof(std::span<const std::uint8_t> secret, std::string_view label,

@@ -29,7 +29,7 @@ constexpr const char* kUsage =
     "  --frame-timeout MS   first-to-last byte of one frame (default 30000)\n"
     "  --idle-timeout MS    authenticated session without a request (default 3600000)\n"
     "  --poll MS            process watch interval (default 100)\n"
-    "The secret file holds the per-VM secret: 32-1024 bytes, or its hex on one line.\n";
+    "The secret file holds the per-VM secret: 16-1024 bytes, or its hex on one line.\n";
 
 bool parse_ms(const char* s, int& out) {
     char* end = nullptr;
@@ -47,23 +47,8 @@ bool load_secret(const fs::path& p, std::vector<std::uint8_t>& secret, std::stri
         return false;
     }
     std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (data.size() > 2 * proto::kMaxSecretSize + 2) {
-        error = "secret file too large";
-        return false;
-    }
-    std::string t = data;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
-        t.pop_back();
-    std::vector<std::uint8_t> hex(t.size() / 2);
-    if (t.size() % 2 == 0 && !t.empty() && proto::from_hex(t, hex))
-        secret = hex;
-    else
-        secret.assign(data.begin(), data.end());
-    if (secret.size() < proto::kMinSecretSize || secret.size() > proto::kMaxSecretSize) {
-        error = "secret must be 16..1024 bytes";
-        return false;
-    }
-    return true;
+    error = proto::parse_secret(data, secret);
+    return error.empty();
 }
 
 }  // namespace

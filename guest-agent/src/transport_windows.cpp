@@ -260,8 +260,12 @@ public:
     explicit SerialListener(std::string name) : name_(std::move(name)) {}
 
     std::unique_ptr<Stream> next(std::string& error) override {
-        if (Clock::now() - last_ < std::chrono::milliseconds(500))
-            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        // As on Linux (transport_posix.cpp): the pace between reopens is also the delay of the
+        // first answer after a revert, so it is short.
+        constexpr auto kReopenPace = std::chrono::milliseconds(50);
+        auto since = Clock::now() - last_;
+        if (since < kReopenPace)
+            std::this_thread::sleep_for(kReopenPace - since);
         last_ = Clock::now();
         std::string path = "\\\\.\\Global\\" + name_;
         for (int attempt = 0;; ++attempt) {
