@@ -13,6 +13,8 @@ constexpr const char* kUsage =
     "usage: botscope <command> [options]\n"
     "\n"
     "commands:\n"
+    "  submit SAMPLE [--timeout S]          run a sample in an analysis VM, write its report\n"
+    "  vm list | check NAME | release NAME  the analysis machines and their quarantine\n"
     "  analyze-pcap FILE [--json] [-o OUT]   analyse a capture taken elsewhere\n"
     "  help                                  show this help\n"
     "  version                               print the version\n"
@@ -31,6 +33,10 @@ int main(int argc, char** argv) {
     try {
         if (cmd == "analyze-pcap")
             return analyze_pcap(argc - 1, argv + 1);
+        if (cmd == "submit")
+            return submit(argc - 1, argv + 1);
+        if (cmd == "vm")
+            return vm(argc - 1, argv + 1);
         if (cmd == "help" || cmd == "--help" || cmd == "-h") {
             std::fputs(kUsage, stdout);
             return kExitOk;

@@ -426,11 +426,101 @@ std::string text_summary(const std::string& path, const Json& report) {
         ftp(o, net["ftp"]);
     if (net.contains("tftp"))
         tftp(o, net["tftp"]);
-    if (report.contains("behavior"))
+    if (report.contains("behavior") && report["behavior"].is_object())
         behavior(o, report["behavior"]);
     if (net.contains("anomalies"))
         anomalies(o, net["anomalies"]);
     return o.text;
+}
+
+namespace {
+
+/// A member of a stored report, or null: a report read back may lack any of them.
+const Json& at(const Json& j, const char* key) {
+    static const Json kNull;
+    if (!j.is_object())
+        return kNull;
+    auto it = j.find(key);
+    return it == j.end() ? kNull : *it;
+}
+
+std::string seconds_text(const Json& v) {
+    if (!v.is_number())
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", v.get<double>());
+    return buf;
+}
+
+void task_part(Out& o, const Json& task) {
+    const Json& m = at(task, "machine");
+    std::string head = "task " + str(task, "id") + " on " + str(m, "name") + " (" +
+                       str(m, "domain") + ", snapshot " + str(m, "snapshot") +
+                       "): " + str(task, "status");
+    o.line("task", head);
+    if (at(task, "error").is_object())
+        o.line("failed",
+               str(at(task, "error"), "stage") + ": " + clean(str(at(task, "error"), "message")));
+    const Json& smp = at(task, "sample");
+    o.line("sample", clean(str(smp, "path")) + "  " + std::to_string(num(smp, "size")) +
+                         " bytes  sha256 " + str(smp, "sha256"));
+    std::string stages;
+    if (at(task, "stages").is_object())
+        for (const auto& [k, v] : at(task, "stages").items())
+            stages += (stages.empty() ? "" : ", ") + k + " " + seconds_text(v);
+    o.line("stages", stages);
+}
+
+void guest_part(Out& o, const Json& guest) {
+    if (!guest.is_object())
+        return;
+    const Json& events = list(at(guest, "processes"), "events");
+    std::size_t started = 0, shown = 0;
+    for (const auto& e : events) {
+        if (str(e, "type") != "start")
+            continue;
+        ++started;
+        if (shown < kMaxItems) {
+            o.line(shown == 0 ? "process" : "",
+                   "pid " + std::to_string(num(e, "pid")) + " " +
+                       clean(str(e, "cmdline").empty() ? str(e, "image") : str(e, "cmdline")));
+            ++shown;
+        }
+    }
+    o.more(shown, started);
+    const Json& files = list(at(guest, "dropped"), "files");
+    shown = 0;
+    for (const auto& f : files) {
+        if (shown == kMaxItems)
+            break;
+        o.line(shown++ == 0 ? "dropped" : "", clean(str(f, "path")) + " (" + str(f, "status") +
+                                                  ", " + std::to_string(num(f, "size")) +
+                                                  " bytes)");
+    }
+    o.more(shown, files.size());
+    for (const auto& l : list(guest, "listening"))
+        o.line("listening", str(l, "proto") + " " + str(l, "address") + ":" +
+                                std::to_string(num(l, "port")) + " " + clean(str(l, "image")));
+    for (const auto& a : list(guest, "autostart"))
+        o.line("autostart",
+               str(a, "kind") + " " + clean(str(a, "location")) + " " + clean(str(a, "value")));
+}
+
+}  // namespace
+
+std::string task_summary(const std::string& report_path, const Json& report) {
+    Out o;
+    task_part(o, at(report, "task"));
+    guest_part(o, at(report, "guest"));
+    std::string text = o.text;
+    const Json& net = at(report, "network");
+    if (net.is_object() && net.contains("error"))
+        text += "network   not analysed: " + clean(str(net, "error")) + "\n";
+    else if (net.is_object())
+        text +=
+            text_summary(report_path.substr(0, report_path.rfind('/') + 1) + "dump.pcap", report);
+    text += "report    " + report_path + "\n";
+    return text;
 }
 
 }  // namespace botscope::report

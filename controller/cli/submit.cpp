@@ -1,0 +1,156 @@
+// botscope submit: one sample through a VM, one report.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "report/network_json.h"
+#include "report/summary.h"
+#include "tasks/task_runner.h"
+
+namespace botscope::cli {
+
+namespace {
+
+constexpr const char* kHelp =
+    "usage: botscope submit SAMPLE [--timeout S] [--machine NAME] [--json] [--quiet]\n"
+    "                       [--config FILE] [--data-dir DIR]\n"
+    "\n"
+    "Runs SAMPLE in an analysis VM: reverts the VM to its clean snapshot, captures its\n"
+    "traffic, has the guest agent run the sample for the run time, collects the processes,\n"
+    "dropped files, listening sockets and autostart entries, analyses the capture, and writes\n"
+    "DATA/tasks/<id>/report.json (with dump.pcap and files/ beside it).\n"
+    "\n"
+    "  --timeout S       run time in seconds (default: timeout in the configuration, 30)\n"
+    "  --machine NAME    use this machine (default: the first free one not in quarantine)\n"
+    "  --json            print the report instead of the summary\n"
+    "  --quiet           no progress display\n" CONFIG_OPTIONS_HELP
+    "\n"
+    "exit codes: 0 analysed, 2 usage, 3 sample or configuration unreadable,\n"
+    "            5 the task failed (the report says at which stage and why),\n"
+    "            6 no machine can take the task (quarantined, busy or unknown)\n";
+
+/// "revert... inject... run 12/30 s" on one terminal line.
+class StageDisplay {
+public:
+    explicit StageDisplay(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO)) {}
+    ~StageDisplay() { clear(); }
+    void show(std::string_view stage, double elapsed, double total) {
+        if (!enabled_)
+            return;
+        if (total > 0)
+            std::fprintf(stderr, "\r\033[K%.*s %.0f/%.0f s", static_cast<int>(stage.size()),
+                         stage.data(), elapsed, total);
+        else
+            std::fprintf(stderr, "\r\033[K%.*s...", static_cast<int>(stage.size()), stage.data());
+        shown_ = true;
+    }
+    void clear() {
+        if (shown_)
+            std::fputs("\r\033[K", stderr);
+        shown_ = false;
+    }
+
+private:
+    bool enabled_;
+    bool shown_ = false;
+};
+
+}  // namespace
+
+int submit(int argc, char** argv) {
+    tasks::SubmitRequest request;
+    tasks::ConfigSources sources;
+    bool json = false, quiet = false;
+    std::optional<std::string> sample;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "-h" || a == "--help") {
+            std::fputs(kHelp, stdout);
+            return kExitOk;
+        }
+        if (a == "--json") {
+            json = true;
+        } else if (a == "--quiet") {
+            quiet = true;
+        } else if (int used = parse_config_option(argc, argv, i, sources); used != 0) {
+            if (used < 0)
+                return kExitUsage;
+        } else if (a == "--timeout" || a == "--machine") {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "botscope submit: %s needs a value\n", argv[i]);
+                return kExitUsage;
+            }
+            std::string v = argv[++i];
+            if (a == "--machine") {
+                request.machine = v;
+            } else {
+                auto s = parse_seconds(v);
+                if (!s) {
+                    std::fprintf(stderr,
+                                 "botscope submit: --timeout: '%s' is not 1..86400 seconds\n",
+                                 v.c_str());
+                    return kExitUsage;
+                }
+                request.timeout = *s;
+            }
+        } else if (!a.empty() && a[0] == '-') {
+            std::fprintf(stderr, "botscope submit: unknown option %s\n\n%s", argv[i], kHelp);
+            return kExitUsage;
+        } else if (sample) {
+            std::fprintf(stderr, "botscope submit: one sample at a time (got %s and %s)\n",
+                         sample->c_str(), argv[i]);
+            return kExitUsage;
+        } else {
+            sample = argv[i];
+        }
+    }
+    if (!sample) {
+        std::fprintf(stderr, "botscope submit: no sample given\n\n%s", kHelp);
+        return kExitUsage;
+    }
+    request.sample = *sample;
+
+    auto config = tasks::load_config(sources);
+    if (!config) {
+        std::fprintf(stderr, "botscope submit: %s\n", config.error().message.c_str());
+        return kExitInput;
+    }
+    StageDisplay display(!quiet && !json);
+    auto outcome = tasks::run_task(
+        config.value(), request,
+        [&display](std::string_view stage, double e, double t) { display.show(stage, e, t); });
+    display.clear();
+    if (!outcome) {
+        const auto& e = outcome.error();
+        std::fprintf(stderr, "botscope submit: %s\n", e.message.c_str());
+        if (e.code == "sample")
+            return kExitInput;
+        if (e.code == "no_machine" || e.code == "unknown_machine")
+            return kExitUnavailable;
+        return kExitOutput;  // data_dir
+    }
+    const auto& o = outcome.value();
+    std::string report_path = (o.dir / "report.json").string();
+    if (json)
+        std::fputs(report::dump(o.report).c_str(), stdout);
+    else
+        std::fputs(report::task_summary(report_path, o.report).c_str(), stdout);
+    if (!o.ok) {
+        std::string q = o.quarantined ? "\nmachine " + o.machine +
+                                            " is now in quarantine (botscope vm list; "
+                                            "botscope vm release " +
+                                            o.machine + ")"
+                                      : "";
+        std::fprintf(stderr, "botscope submit: task %s failed at %s: %s%s\n", o.id.c_str(),
+                     o.failed_stage.c_str(), o.error.message.c_str(), q.c_str());
+        return kExitTask;
+    }
+    return kExitOk;
+}
+
+}  // namespace botscope::cli

@@ -1,0 +1,73 @@
+#include "tasks/agent_session.h"
+
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "protocol/protocol.h"
+
+namespace botscope::tasks {
+
+util::Result<std::vector<std::uint8_t>> read_secret(const Machine& machine) {
+    std::ifstream in(machine.secret_file, std::ios::binary);
+    if (!in)
+        return util::Error{"secret", "cannot read the agent secret of " + machine.name + " (" +
+                                         machine.secret_file.string() + ")"};
+    std::string data(2 * agent::proto::kMaxSecretSize + 3, '\0');
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    data.resize(static_cast<std::size_t>(in.gcount()));
+    std::vector<std::uint8_t> secret;
+    std::string err = agent::proto::parse_secret(data, secret);
+    if (!err.empty())
+        return util::Error{"secret", machine.secret_file.string() + ": " + err};
+    return secret;
+}
+
+util::Result<agent::Client> connect_agent(const Machine& machine, const std::string& agent_socket,
+                                          const std::vector<std::uint8_t>& secret,
+                                          std::chrono::milliseconds timeout) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + timeout;
+    std::string where;
+    std::string tcp_addr;
+    std::uint16_t tcp_port = 0;
+    if (machine.transport == "virtio") {
+        if (agent_socket.empty())
+            return util::Error{"no_channel", "domain " + machine.domain + " has no channel " +
+                                                 machine.channel + " (see vm-templates/)"};
+        where = agent_socket;
+    } else {
+        // "tcp:ADDR:PORT", checked when the configuration was read.
+        auto colon = machine.transport.rfind(':');
+        tcp_addr = machine.transport.substr(4, colon - 4);
+        tcp_port = static_cast<std::uint16_t>(std::stoi(machine.transport.substr(colon + 1)));
+        where = tcp_addr + ":" + std::to_string(tcp_port);
+    }
+    util::Error last{"timeout", "no attempt made"};
+    int attempts = 0;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0)
+            break;
+        agent::Options o;
+        // One attempt may not eat the whole budget: the first connection after a revert can
+        // land before the agent reopened its port.
+        o.connect_timeout = std::min(left, std::chrono::milliseconds(5'000));
+        ++attempts;
+        auto c = tcp_port ? agent::Client::connect_tcp(tcp_addr, tcp_port, secret, o)
+                          : agent::Client::connect_unix(where, secret, o);
+        if (c)
+            return std::move(c.value());
+        last = c.error();
+        if (last.code == "fake_agent" || last.code == "auth_failed")
+            break;  // a wrong secret does not get better with retries
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return util::Error{
+        last.code == "fake_agent" || last.code == "auth_failed" ? last.code : "agent_timeout",
+        "the agent of " + machine.name + " did not answer on " + where + " within " +
+            std::to_string(timeout.count() / 1000) + " s (" + std::to_string(attempts) +
+            " attempts; last: " + last.text() + ")"};
+}
+
+}  // namespace botscope::tasks

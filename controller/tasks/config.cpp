@@ -1,0 +1,254 @@
+#include "tasks/config.h"
+
+#include <arpa/inet.h>
+
+#include <QSettings>
+#include <QString>
+#include <QStringList>
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <system_error>
+
+namespace botscope::tasks {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+constexpr const char* kMainSection = "botscope";
+
+util::Error config_error(const fs::path& file, const std::string& what) {
+    return {"config", file.string() + ": " + what};
+}
+
+/// QSettings' INI reader turns "a, b" into a list; every key here is one string.
+std::string text_value(const QSettings& s, const QString& key) {
+    QVariant v = s.value(key);
+    if (v.typeId() == QMetaType::QStringList)
+        return v.toStringList().join(", ").trimmed().toStdString();
+    return v.toString().trimmed().toStdString();
+}
+
+bool valid_name(const std::string& n) {
+    if (n.empty() || n.size() > 64 || n[0] == '.')
+        return false;
+    for (char c : n)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+bool valid_ip(const std::string& ip) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, ip.c_str(), buf) == 1 || inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+}
+
+std::optional<std::int64_t> parse_int(const std::string& v, std::int64_t lo, std::int64_t hi) {
+    std::int64_t n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < lo || n > hi)
+        return std::nullopt;
+    return n;
+}
+
+/// "tcp:ADDR:PORT" with a literal address (the guest's; no name lookups on the host).
+bool valid_transport(const std::string& t) {
+    if (t == "virtio")
+        return true;
+    if (t.rfind("tcp:", 0) != 0)
+        return false;
+    auto colon = t.rfind(':');
+    if (colon <= 4)
+        return false;
+    return valid_ip(t.substr(4, colon - 4)) && parse_int(t.substr(colon + 1), 1, 65535);
+}
+
+}  // namespace
+
+const Machine* Config::machine(const std::string& name) const {
+    for (const auto& m : machines)
+        if (m.name == name)
+            return &m;
+    return nullptr;
+}
+
+Config default_config() {
+    Config c;
+    Machine m;
+    m.name = "testguest";
+    m.domain = "botscope-testguest";
+    m.platform = "linux";
+    m.ip = "10.66.0.10";
+    m.secret_file = "/var/lib/botscope/testguest/agent.secret";
+    c.machines.push_back(m);
+    return c;
+}
+
+util::Result<Config> read_config_file(const fs::path& path) {
+    std::error_code ec;
+    auto size = fs::file_size(path, ec);
+    if (ec)
+        return config_error(path, "cannot read: " + ec.message());
+    if (size > kMaxConfigBytes)
+        return config_error(path, "larger than 1 MiB, not a configuration file");
+    if (!std::ifstream(path))
+        return config_error(path, "cannot read: permission denied");
+
+    QSettings s(QString::fromStdString(path.string()), QSettings::IniFormat);
+    if (s.status() != QSettings::NoError)
+        return config_error(path, "not a valid INI file");
+
+    Config c;
+    c.source = path;
+    c.machines.clear();
+    const QStringList groups = s.childGroups();
+    if (!s.childKeys().isEmpty())
+        return config_error(path, "key '" + s.childKeys().first().toStdString() +
+                                      "' outside a section (put it under [botscope])");
+
+    std::vector<std::string> order;
+    bool listed = false;
+    if (groups.contains(kMainSection)) {
+        s.beginGroup(kMainSection);
+        for (const QString& qk : s.childKeys()) {
+            std::string k = qk.toStdString(), v = text_value(s, qk);
+            auto seconds = [&](std::chrono::seconds& out, std::int64_t hi) -> bool {
+                auto n = parse_int(v, 1, hi);
+                if (n)
+                    out = std::chrono::seconds(*n);
+                return n.has_value();
+            };
+            auto megabytes = [&](std::uint64_t& out) -> bool {
+                auto n = parse_int(v, 1, 1 << 20);
+                if (n)
+                    out = static_cast<std::uint64_t>(*n) << 20;
+                return n.has_value();
+            };
+            bool ok = true;
+            if (k == "data_dir")
+                ok = !(c.data_dir = v).empty();
+            else if (k == "libvirt_uri")
+                ok = !(c.libvirt_uri = v).empty();
+            else if (k == "timeout")
+                ok = seconds(c.timeout, 86'400);
+            else if (k == "libvirt_timeout")
+                ok = seconds(c.libvirt_timeout, 3'600);
+            else if (k == "agent_timeout")
+                ok = seconds(c.agent_timeout, 3'600);
+            else if (k == "capture_max_mb")
+                ok = megabytes(c.capture_max_bytes);
+            else if (k == "dropped_max_mb")
+                ok = megabytes(c.dropped_max_bytes);
+            else if (k == "destroy_after")
+                ok = (v == "true" || v == "false") && ((c.destroy_after = v == "true"), true);
+            else if (k == "machines") {
+                listed = true;
+                QString raw = QString::fromStdString(v);
+                for (const QString& m : raw.split(',', Qt::SkipEmptyParts))
+                    order.push_back(m.trimmed().toStdString());
+            } else
+                return config_error(path, "unknown key '" + k + "' in [botscope]");
+            if (!ok)
+                return config_error(path, "bad value '" + v + "' for " + k + " in [botscope]");
+        }
+        s.endGroup();
+    }
+    if (!listed)
+        for (const QString& g : groups)
+            if (g != kMainSection)
+                order.push_back(g.toStdString());
+
+    std::set<std::string> seen;
+    for (const auto& name : order) {
+        if (!valid_name(name))
+            return config_error(path, "bad machine name '" + name +
+                                          "' (letters, digits, '.', '_', '-'; at most 64)");
+        if (!seen.insert(name).second)
+            return config_error(path, "machine '" + name + "' listed twice");
+        if (!groups.contains(QString::fromStdString(name)))
+            return config_error(path, "machine '" + name + "' has no [" + name + "] section");
+        Machine m;
+        m.name = name;
+        m.domain = name;
+        s.beginGroup(QString::fromStdString(name));
+        for (const QString& qk : s.childKeys()) {
+            std::string k = qk.toStdString(), v = text_value(s, qk);
+            bool ok = true;
+            if (k == "domain")
+                ok = !(m.domain = v).empty();
+            else if (k == "snapshot")
+                ok = !(m.snapshot = v).empty();
+            else if (k == "platform")
+                ok = (m.platform = v) == "linux" || v == "windows";
+            else if (k == "ip")
+                ok = valid_ip(m.ip = v);
+            else if (k == "secret_file")
+                ok = !(m.secret_file = v).empty();
+            else if (k == "transport")
+                ok = valid_transport(m.transport = v);
+            else if (k == "channel")
+                ok = !(m.channel = v).empty();
+            else if (k == "interface")
+                m.interface = v;
+            else
+                return config_error(path, "unknown key '" + k + "' in [" + name + "]");
+            if (!ok)
+                return config_error(path, "bad value '" + v + "' for " + k + " in [" + name + "]");
+        }
+        s.endGroup();
+        if (m.ip.empty())
+            return config_error(path, "[" + name + "] needs ip (the guest's address)");
+        if (m.secret_file.empty())
+            return config_error(path, "[" + name + "] needs secret_file (the agent's secret)");
+        c.machines.push_back(std::move(m));
+    }
+    for (const QString& g : groups)
+        if (g != kMainSection && !seen.count(g.toStdString()))
+            return config_error(path, "section [" + g.toStdString() +
+                                          "] is not in machines = (list it, or remove it)");
+    if (c.machines.empty() && listed)
+        return config_error(path, "machines = lists no machine");
+    if (c.machines.empty())
+        c.machines = default_config().machines;
+    return c;
+}
+
+util::Result<Config> load_config(const ConfigSources& sources) {
+    std::optional<fs::path> file = sources.config_file;
+    if (!file) {
+        if (const char* env = std::getenv("BOTSCOPE_CONFIG"); env && *env)
+            file = env;
+    }
+    if (!file) {
+        const char* home = std::getenv("HOME");
+        if (home && *home) {
+            fs::path user = fs::path(home) / ".config/botscope/botscope.ini";
+            std::error_code ec;
+            if (fs::exists(user, ec))
+                file = user;
+        }
+    }
+    Config c = default_config();
+    if (file) {
+        auto r = read_config_file(*file);
+        if (!r)
+            return r.error();
+        c = std::move(r.value());
+    }
+    if (sources.data_dir)
+        c.data_dir = *sources.data_dir;
+    else if (const char* env = std::getenv("BOTSCOPE_DATA"); env && *env)
+        c.data_dir = env;
+    return c;
+}
+
+std::string describe_source(const Config& config) {
+    return config.source.empty() ? std::string("built-in defaults") : config.source.string();
+}
+
+}  // namespace botscope::tasks

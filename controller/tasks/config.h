@@ -1,0 +1,69 @@
+#pragma once
+// botscope.ini: where the data lives, how to reach libvirt, and the analysis machines, one
+// section each (as Cuckoo's machinery files have them). Read with QSettings; every key is
+// checked, an unknown one is an error (a typo must not silently fall back to a default).
+//
+// Found in this order: --config FILE, $BOTSCOPE_CONFIG, ~/.config/botscope/botscope.ini, else
+// the built-in defaults, which point at the bundled Linux test guest (vm-templates/testguest).
+// The data directory: --data-dir, $BOTSCOPE_DATA, data_dir in the file, /var/lib/botscope.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace botscope::tasks {
+
+struct Machine {
+    std::string name;  ///< the section name; what `vm` commands and --machine take
+    std::string domain;
+    std::string snapshot = "clean";
+    std::string platform = "linux";  ///< linux or windows: how the sample is named and run
+    std::string ip;                  ///< the guest's address (the analysed host of its captures)
+    std::filesystem::path secret_file;
+    /// "virtio" (the channel's unix socket, from the live domain XML) or "tcp:ADDR:PORT".
+    std::string transport = "virtio";
+    std::string channel = "org.botscope.agent.0";
+    /// Capture interface; empty = the domain's tap device, read after each revert.
+    std::string interface;
+};
+
+struct Config {
+    std::filesystem::path source;  ///< the file read; empty = built-in defaults
+    std::filesystem::path data_dir = "/var/lib/botscope";
+    std::string libvirt_uri = "qemu:///system";
+    std::chrono::seconds timeout{30};                ///< default run time of a sample
+    std::chrono::seconds libvirt_timeout{60};        ///< deadline of one libvirt call
+    std::chrono::seconds agent_timeout{20};          ///< connect + authenticate after a revert
+    std::uint64_t capture_max_bytes = 256ull << 20;  ///< pcap size cap per task
+    std::uint64_t dropped_max_bytes = 256ull << 20;  ///< fetched dropped files, in total
+    bool destroy_after =
+        true;  ///< power the VM off after a task (an infected VM idles at 25 % CPU)
+    std::vector<Machine> machines;
+
+    const Machine* machine(const std::string& name) const;
+};
+
+/// Where a command line's options come from.
+struct ConfigSources {
+    std::optional<std::filesystem::path> config_file;  ///< --config
+    std::optional<std::filesystem::path> data_dir;     ///< --data-dir
+};
+
+/// Finds and reads the configuration. Errors name the file and the key.
+util::Result<Config> load_config(const ConfigSources& sources);
+
+/// Reads one file (no search, no environment): tests and load_config.
+util::Result<Config> read_config_file(const std::filesystem::path& path);
+
+/// The built-in configuration: the bundled test guest.
+Config default_config();
+
+/// The documented search order, for messages: which file was read, or "built-in defaults".
+std::string describe_source(const Config& config);
+
+}  // namespace botscope::tasks

@@ -1,0 +1,479 @@
+#include "tasks/task_runner.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+#include "agent/agent_client.h"
+#include "analysis/pcap_source.h"
+#include "capture/live_capture.h"
+#include "machinery/machinery.h"
+#include "machinery/quarantine.h"
+#include "report/atomic_file.h"
+#include "report/behavior_json.h"
+#include "report/network_json.h"
+#include "tasks/agent_session.h"
+#include "tasks/machine_lock.h"
+#include "tasks/task_json.h"
+#include "util/hash.h"
+
+namespace botscope::tasks {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using report::Json;
+
+namespace {
+
+double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string utc_now() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+struct Sample {
+    std::string path;
+    std::vector<std::uint8_t> bytes;
+    std::string md5, sha256;
+};
+
+util::Result<Sample> read_sample(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return util::Error{"sample", "cannot read " + path.string() + ": " + std::strerror(errno)};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return util::Error{"sample", path.string() + " is not a regular file"};
+    }
+    if (st.st_size == 0 || static_cast<std::uint64_t>(st.st_size) > kMaxSampleBytes) {
+        ::close(fd);
+        return util::Error{
+            "sample", path.string() + (st.st_size == 0 ? " is empty" : " is larger than 64 MiB")};
+    }
+    Sample s;
+    s.path = path.string();
+    s.bytes.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < s.bytes.size()) {
+        ssize_t n = ::read(fd, s.bytes.data() + got, s.bytes.size() - got);
+        if (n <= 0) {
+            ::close(fd);
+            return util::Error{"sample",
+                               "cannot read " + path.string() + ": " +
+                                   (n == 0 ? "it shrank while read" : std::strerror(errno))};
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    s.md5 = util::md5_hex(s.bytes);
+    s.sha256 = util::sha256_hex(s.bytes);
+    return s;
+}
+
+/// <data>/tasks/<N>, N one more than the highest existing; mkdir decides between racing
+/// controllers.
+util::Result<std::pair<std::string, fs::path>> create_task_dir(const fs::path& data_dir) {
+    fs::path tasks = data_dir / "tasks";
+    std::error_code ec;
+    fs::create_directories(tasks, ec);
+    if (ec)
+        return util::Error{"data_dir", "cannot create " + tasks.string() + ": " + ec.message()};
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        std::uint64_t next = 1;
+        for (const auto& e : fs::directory_iterator(tasks, ec)) {
+            std::string n = e.path().filename().string();
+            std::uint64_t v = 0;
+            auto [p, err] = std::from_chars(n.data(), n.data() + n.size(), v);
+            if (err == std::errc() && p == n.data() + n.size())
+                next = std::max(next, v + 1);
+        }
+        if (ec)
+            return util::Error{"data_dir", "cannot list " + tasks.string() + ": " + ec.message()};
+        std::string id = std::to_string(next);
+        fs::path dir = tasks / id;
+        if (::mkdir(dir.c_str(), 0750) == 0)
+            return std::pair{id, dir};
+        if (errno != EEXIST)
+            return util::Error{"data_dir",
+                               "cannot create " + dir.string() + ": " + std::strerror(errno)};
+    }
+    return util::Error{"data_dir", "cannot allocate a task folder in " + tasks.string()};
+}
+
+/// Failures that say nothing about the machine's health.
+bool host_side(const util::Error& e) {
+    return e.code == "no_daemon" || e.code == "connect" || e.code == "secret" ||
+           e.code == "capture" || e.code == "data_dir";
+}
+
+struct Chosen {
+    const Machine* machine = nullptr;
+    MachineLock lock;
+};
+
+util::Result<Chosen> choose_machine(const Config& config, const SubmitRequest& request,
+                                    machinery::QuarantineStore& health) {
+    std::vector<const Machine*> candidates;
+    if (request.machine) {
+        const Machine* m = config.machine(*request.machine);
+        if (!m) {
+            std::string names;
+            for (const auto& c : config.machines)
+                names += (names.empty() ? "" : ", ") + c.name;
+            return util::Error{"unknown_machine", "no machine named " + *request.machine + " in " +
+                                                      describe_source(config) +
+                                                      " (machines: " + names + ")"};
+        }
+        candidates.push_back(m);
+    } else {
+        for (const auto& m : config.machines)
+            candidates.push_back(&m);
+    }
+    std::string why;
+    for (const Machine* m : candidates) {
+        auto h = health.get(m->name);
+        if (!h) {
+            why += "\n  " + m->name + ": " + h.error().message;
+            continue;
+        }
+        if (h->quarantined) {
+            why += "\n  " + m->name + ": quarantined since " + h->since + " (" + h->last_error +
+                   "); `botscope vm release " + m->name + "` once it is fixed";
+            continue;
+        }
+        auto lock = MachineLock::try_lock(config.data_dir / "machines", m->name);
+        if (!lock) {
+            why += "\n  " + m->name + ": " + lock.error().message;
+            continue;
+        }
+        return Chosen{m, std::move(lock.value())};
+    }
+    return util::Error{"no_machine", "no machine can take the task:" + why};
+}
+
+/// The state of one task while it runs; its members become the report.
+struct Task {
+    Task(const Config& c, const Machine& m, Sample s, std::string i, fs::path d)
+        : config(c), machine(m), sample(std::move(s)), id(std::move(i)), dir(std::move(d)) {}
+    const Config& config;
+    const Machine& machine;
+    Sample sample;
+    std::string id;
+    fs::path dir;
+    std::string guest_name;
+    std::chrono::seconds timeout{};
+    std::string started, interface;
+    Json stages = Json::object();
+    Json guest = Json::object();
+    Json capture = nullptr;
+    std::string failed_stage;
+    util::Error error;
+    std::vector<std::string> warnings;
+
+    bool failed() const { return !failed_stage.empty(); }
+    void fail(std::string stage, util::Error e) {
+        if (failed())
+            return;  // the first failure is the cause; later ones follow from it
+        failed_stage = std::move(stage);
+        error = std::move(e);
+    }
+};
+
+}  // namespace
+
+std::string guest_sample_name(const fs::path& sample, const std::string& platform) {
+    std::string ext = sample.extension().string();
+    bool plain =
+        ext.size() >= 2 && ext.size() <= 9 && std::all_of(ext.begin() + 1, ext.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0;
+        });
+    if (!plain)
+        ext = platform == "windows" ? ".exe" : "";
+    return "sample" + ext;
+}
+
+util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& request,
+                                   const StageFn& progress) {
+    const auto wall_start = Clock::now();
+    auto say = [&](std::string_view stage) {
+        if (progress)
+            progress(stage, 0, 0);
+    };
+
+    auto sample = read_sample(request.sample);
+    if (!sample)
+        return sample.error();
+    machinery::QuarantineStore health(config.data_dir / "machines");
+    auto chosen = choose_machine(config, request, health);
+    if (!chosen)
+        return chosen.error();
+    const Machine& m = *chosen->machine;
+    auto created = create_task_dir(config.data_dir);
+    if (!created)
+        return created.error();
+
+    Task t(config, m, std::move(sample.value()), created->first, created->second);
+    t.guest_name = guest_sample_name(request.sample, m.platform);
+    t.timeout = request.timeout.value_or(config.timeout);
+    t.started = utc_now();
+    const fs::path pcap = t.dir / "dump.pcap";
+
+    // --- revert -------------------------------------------------------------------------------
+    say("revert");
+    auto st = Clock::now();
+    machinery::Options mo;
+    mo.call_timeout = config.libvirt_timeout;
+    std::optional<machinery::Hypervisor> hv;
+    machinery::LiveDevices devices;
+    if (auto h = machinery::Hypervisor::connect(config.libvirt_uri, mo); !h) {
+        t.fail("revert", h.error());
+    } else {
+        hv.emplace(std::move(h.value()));
+        if (auto r = hv->revert(m.domain, m.snapshot); !r)
+            t.fail("revert", r.error());
+        else if (auto d = hv->live_devices(m.domain, m.channel); !d)
+            t.fail("revert", d.error());
+        else
+            devices = d.value();
+    }
+    t.stages["revert"] = since(st);
+
+    // --- capture ------------------------------------------------------------------------------
+    std::optional<capture::LiveCapture> cap;
+    if (!t.failed()) {
+        say("capture");
+        st = Clock::now();
+        t.interface = m.interface.empty() ? devices.tap : m.interface;
+        if (t.interface.empty()) {
+            t.fail("capture", {"no_interface", "domain " + m.domain +
+                                                   " has no tap device in its live XML; set "
+                                                   "interface = in [" +
+                                                   m.name + "]"});
+        } else {
+            // A fresh tap sends one IPv6 router solicitation of the host's own: not the sample's.
+            if (auto r = capture::disable_ipv6(t.interface); !r)
+                t.warnings.push_back(r.error().message);
+            capture::Options co;
+            co.max_bytes = config.capture_max_bytes;
+            auto c = capture::LiveCapture::start(t.interface, pcap, co);
+            if (!c)
+                t.fail("capture", {"capture", c.error().message});
+            else
+                cap.emplace(std::move(c.value()));
+        }
+        t.stages["capture"] = since(st);
+    }
+
+    // --- inject -------------------------------------------------------------------------------
+    std::optional<agent::Client> client;
+    if (!t.failed()) {
+        say("inject");
+        st = Clock::now();
+        auto secret = read_secret(m);
+        if (!secret) {
+            t.fail("inject", secret.error());
+        } else if (auto c =
+                       connect_agent(m, devices.agent_socket, secret.value(), config.agent_timeout);
+                   !c) {
+            t.fail("inject", c.error());
+        } else {
+            client.emplace(std::move(c.value()));
+            auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+            // The snapshot's clock is the time it was taken: a sample must see today.
+            if (auto r = client->set_clock(now_ms); !r)
+                t.fail("inject", r.error());
+            else if (auto h = client->hello(); !h)
+                t.fail("inject", h.error());
+            else
+                t.guest["hello"] = hello_json(h.value());
+            if (!t.failed()) {
+                if (auto w = client->watch_start(); !w)
+                    t.fail("inject", w.error());
+            }
+            if (!t.failed()) {
+                auto p = client->put(t.guest_name, t.sample.bytes);
+                if (!p)
+                    t.fail("inject", p.error());
+                else if (auto pid = client->exec(t.guest_name); !pid)
+                    t.fail("inject", pid.error());
+                else
+                    t.guest["pid"] = pid.value();
+            }
+        }
+        t.stages["inject"] = since(st);
+    }
+
+    // --- run ----------------------------------------------------------------------------------
+    if (!t.failed()) {
+        say("run");
+        st = Clock::now();
+        const auto end = st + t.timeout;
+        const double total = static_cast<double>(t.timeout.count());
+        double shown = -1;
+        while (Clock::now() < end) {
+            auto left = end - Clock::now();
+            std::this_thread::sleep_for(
+                std::min<Clock::duration>(left, std::chrono::milliseconds(500)));
+            // The VM can die under the sample (or an operator): fail at once, not at the end.
+            auto s = hv->state(m.domain);
+            if (!s) {
+                t.fail("run", s.error());
+                break;
+            }
+            if (s->state != "running") {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%.1f", since(st));
+                t.fail("run", {"vm_stopped",
+                               "domain " + m.domain + " stopped " + buf + " s into the run (" +
+                                   s->state + (s->reason.empty() ? "" : ": " + s->reason) + ")"});
+                break;
+            }
+            double e = since(st);
+            if (progress && e - shown >= 1.0) {
+                progress("run", std::min(e, total), total);
+                shown = e;
+            }
+        }
+        t.stages["run"] = since(st);
+    }
+
+    // --- collect ------------------------------------------------------------------------------
+    if (!t.failed()) {
+        say("collect");
+        st = Clock::now();
+        collect_guest(*client, t.dir / "files", config.dropped_max_bytes, t.guest);
+        if (t.guest.contains("error"))
+            t.fail("collect", {"agent", t.guest["error"].get<std::string>()});
+        t.stages["collect"] = since(st);
+    }
+    client.reset();
+
+    // --- cleanup: always, also after a failure, so an infected VM does not go on running -------
+    st = Clock::now();
+    if (cap) {
+        if (auto s = cap->stop(); !s) {
+            t.warnings.push_back(s.error().message);
+        } else {
+            t.capture = capture_json(s.value(), t.interface);
+        }
+        cap.reset();
+    }
+    if (hv && config.destroy_after) {
+        if (auto r = hv->destroy(m.domain); !r)
+            t.warnings.push_back("after the task: " + r.error().message);
+    }
+    t.stages["cleanup"] = since(st);
+
+    // --- analyse ------------------------------------------------------------------------------
+    Json network = nullptr, behavior = nullptr;
+    st = Clock::now();
+    if (!t.capture.is_null()) {
+        say("analyse");
+        analysis::detect::Config dc;
+        analysis::IpAddress ip;
+        if (analysis::IpAddress::parse(m.ip, ip))
+            dc.hosts.push_back(ip);
+        auto outcome = analysis::analyze_capture_file(pcap.string(), {}, dc);
+        if (outcome.error != analysis::CaptureError::kNone) {
+            network = Json{{"error", outcome.message}};
+            t.fail("analyse", {"analyse", outcome.message});
+        } else {
+            network = report::network_to_json(outcome.result);
+            behavior = report::behavior_to_json(outcome.behavior);
+        }
+        t.stages["analyse"] = since(st);
+    } else {
+        network = Json{{"error", "no capture: the task ended before the capture started"}};
+    }
+
+    // --- machine health -----------------------------------------------------------------------
+    TaskOutcome out;
+    if (!t.failed()) {
+        if (auto r = health.record_success(m.name); !r)
+            t.warnings.push_back(r.error().message);
+    } else if (!host_side(t.error) && t.failed_stage != "analyse") {
+        auto h = health.record_failure(m.name, t.failed_stage + ": " + t.error.message);
+        if (!h)
+            t.warnings.push_back(h.error().message);
+        else
+            out.quarantined = h->quarantined;
+    }
+
+    // --- report -------------------------------------------------------------------------------
+    say("report");
+    st = Clock::now();
+    Json task = {{"id", t.id},
+                 {"status", t.failed() ? "failed" : "completed"},
+                 {"error", t.failed() ? Json{{"stage", t.failed_stage},
+                                             {"code", t.error.code},
+                                             {"message", t.error.message},
+                                             {"machine_quarantined", out.quarantined}}
+                                      : Json(nullptr)},
+                 {"sample",
+                  {{"path", t.sample.path},
+                   {"size", t.sample.bytes.size()},
+                   {"md5", t.sample.md5},
+                   {"sha256", t.sample.sha256},
+                   {"guest_name", t.guest_name}}},
+                 {"machine",
+                  {{"name", m.name},
+                   {"domain", m.domain},
+                   {"snapshot", m.snapshot},
+                   {"platform", m.platform},
+                   {"ip", m.ip},
+                   {"interface", t.interface}}},
+                 {"timeout", t.timeout.count()},
+                 {"started", t.started},
+                 {"finished", nullptr},
+                 {"stages", t.stages},
+                 {"capture", t.capture},
+                 {"warnings", t.warnings}};
+    Json doc;
+    doc["schema"] = report::kSchema;
+    doc["generator"] = {{"name", "botscope"}, {"version", BOTSCOPE_VERSION}};
+    doc["kind"] = "task";
+    doc["task"] = std::move(task);
+    doc["guest"] = t.guest;
+    doc["network"] = std::move(network);
+    doc["behavior"] = std::move(behavior);
+    doc["task"]["finished"] = utc_now();
+    doc["task"]["stages"]["report"] = since(st);
+    std::string err =
+        report::write_file_atomic((t.dir / "report.json").string(), report::dump(doc));
+    if (!err.empty()) {
+        t.fail("report", {"report", err});
+        doc["task"]["status"] = "failed";
+    }
+
+    out.id = t.id;
+    out.dir = t.dir;
+    out.machine = m.name;
+    out.ok = !t.failed();
+    out.failed_stage = t.failed_stage;
+    out.error = t.error;
+    out.run_seconds = static_cast<double>(t.timeout.count());
+    out.wall_seconds = since(wall_start);
+    out.report = std::move(doc);
+    return out;
+}
+
+}  // namespace botscope::tasks

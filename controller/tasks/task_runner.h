@@ -1,0 +1,63 @@
+#pragma once
+// One sample, one machine, one report: revert the VM, start the capture on its tap, hand the
+// sample to the guest agent and run it, watch for the run time, collect what the agent saw,
+// stop the capture, analyse it, write <data>/tasks/<id>/report.json atomically.
+//
+// Every step has a deadline (libvirt calls, the agent's connect and calls, the capture's stop),
+// so a dead VM, a silent agent or a stopped daemon ends the task with a reason, never a hang.
+// A failure of the machine itself (revert, agent, the VM stopping during the run) counts towards
+// its quarantine (machinery/quarantine.h); a failure of the host (libvirtd not running, the
+// secret unreadable) does not.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "report/json_common.h"
+#include "tasks/config.h"
+#include "util/result.h"
+
+namespace botscope::tasks {
+
+struct SubmitRequest {
+    std::filesystem::path sample;
+    std::optional<std::chrono::seconds> timeout;  ///< run time; default: the configured one
+    std::optional<std::string> machine;           ///< default: the first free, healthy machine
+};
+
+/// How a task ended. A task that got a folder always has a report there, failed or not.
+struct TaskOutcome {
+    std::string id;
+    std::filesystem::path dir;  ///< <data>/tasks/<id>
+    std::string machine;
+    bool ok = false;
+    std::string failed_stage;  ///< empty when ok
+    util::Error error;         ///< why it failed
+    bool quarantined = false;  ///< this failure put the machine in quarantine
+    double wall_seconds = 0;   ///< from intake to the report on disk
+    double run_seconds = 0;    ///< the configured run time
+    report::Json report;
+};
+
+/// Progress for people: a stage starting (elapsed and total are 0), and once a second during
+/// the run the seconds elapsed out of the run time.
+using StageFn = std::function<void(std::string_view stage, double elapsed, double total)>;
+
+/// The largest sample accepted: the agent protocol's largest body.
+inline constexpr std::uint64_t kMaxSampleBytes = 64ull << 20;
+
+/// Runs one task. An Error means no task was started (sample unreadable, no usable machine,
+/// data directory unwritable); codes: sample, no_machine, unknown_machine, data_dir.
+util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& request,
+                                   const StageFn& progress = {});
+
+/// The sample's name inside the guest: "sample" plus its extension when that is plain
+/// (letters and digits, at most 8), ".exe" on Windows when it has none. Never the user's file
+/// name, which the guest's file system might read differently.
+std::string guest_sample_name(const std::filesystem::path& sample, const std::string& platform);
+
+}  // namespace botscope::tasks

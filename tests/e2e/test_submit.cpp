@@ -1,0 +1,296 @@
+// End to end on the real test guest: libvirtd, the TCG VM, the static agent on virtio-serial,
+// libpcap on the VM's tap, the analysis, and the report, all through the `botscope` command.
+// Faults are real too: a stopped VM, a silent agent, a missing snapshot, no libvirtd.
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "capture/live_capture.h"
+#include "machinery/machinery.h"
+#include "tasks/agent_session.h"
+#include "tasks/config.h"
+#include "vm_harness.h"
+
+namespace botscope::e2e {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+json parse(const Run& r) {
+    INFO("stdout: " << r.out.substr(0, 2000));
+    INFO("stderr: " << r.err);
+    json j = json::parse(r.out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    return j;
+}
+
+bool any_process(const json& report, const std::string& needle) {
+    for (const auto& e : report["guest"]["processes"]["events"])
+        if (e["type"] == "start" &&
+            e["cmdline"].get<std::string>().find(needle) != std::string::npos)
+            return true;
+    return false;
+}
+
+bool has_flow(const json& report, const std::string& resp_ip, int port, const std::string& proto) {
+    for (const auto& f : report["network"]["flows"]["list"])
+        if (f["orig"]["ip"] == "10.66.0.10" && f["resp"]["ip"] == resp_ip &&
+            f["resp"]["port"] == port && f["proto"] == proto)
+            return true;
+    return false;
+}
+
+void check_stages(const json& task, std::initializer_list<const char*> names) {
+    for (const char* n : names) {
+        INFO("stage " << n);
+        REQUIRE(task["stages"].contains(n));
+        CHECK(task["stages"][n].get<double>() >= 0.0);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("submit: the report shows the sample's connections, its processes and stage timings") {
+    Sandbox box("timeout = 6");
+    Run r = botscope(box.with({"submit", sample(), "--json"}));
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    json rep = parse(r);
+    const json& task = rep["task"];
+    CHECK(rep["kind"] == "task");
+    CHECK(task["status"] == "completed");
+    CHECK(task["machine"]["name"] == "testguest");
+    CHECK(task["machine"]["domain"] == kDomain);
+    CHECK(task["machine"]["interface"].get<std::string>().rfind("vnet", 0) == 0);
+    check_stages(task,
+                 {"revert", "capture", "inject", "run", "collect", "cleanup", "analyse", "report"});
+    CHECK(task["stages"]["run"].get<double>() >= 6.0);
+    CHECK(task["stages"]["run"].get<double>() < 8.0);
+
+    // What ran: the sample under its guest name, and the programs it started.
+    CHECK(task["sample"]["guest_name"] == "sample.sh");
+    // The agent polls the process table (every 100 ms in the guest): a child that lives a
+    // second is always seen, nslookup and nc (a few ms against a closed port) may not be.
+    CHECK(any_process(rep, "/root/work/sample.sh"));
+    CHECK(any_process(rep, "sleep 1"));
+    bool dropped = false;
+    for (const auto& f : rep["guest"]["dropped"]["files"])
+        dropped = dropped || f["path"] == "/tmp/netprobe.log";
+    CHECK(dropped);
+
+    // What it did on the wire, from the capture of the VM's tap.
+    CHECK(task["capture"]["packets"].get<int>() > 0);
+    CHECK(task["capture"]["truncated"] == false);
+    CHECK(fs::file_size(box.data / "tasks" / task["id"].get<std::string>() / "dump.pcap") ==
+          task["capture"]["bytes"].get<std::uint64_t>());
+    bool asked = false;
+    for (const auto& t : rep["network"]["dns"]["transactions"])
+        asked = asked || t["query"] == "cnc.botscope.test";
+    CHECK(asked);
+    CHECK(has_flow(rep, "10.66.0.1", 53, "udp"));
+    CHECK(has_flow(rep, "10.66.0.1", 6667, "tcp"));
+    CHECK(has_flow(rep, "10.66.0.1", 80, "tcp"));
+    // The agent's channel is virtio-serial: none of its bytes are on the network.
+    for (const auto& f : rep["network"]["flows"]["list"]) {
+        INFO(f.dump());
+        CHECK((f["orig"]["ip"] == "10.66.0.10" || f["resp"]["ip"] == "10.66.0.10"));
+    }
+
+    // The file on disk is the report printed.
+    std::ifstream in(box.data / "tasks" / task["id"].get<std::string>() / "report.json");
+    json stored = json::parse(in, nullptr, false);
+    CHECK(stored == rep);
+}
+
+TEST_CASE("fault: libvirtd not running gives a clear message, at once, and no quarantine") {
+    Sandbox box("libvirt_uri = qemu:///system?socket=/nonexistent/libvirt-sock");
+    Run r = botscope(box.with({"submit", sample(), "--json"}));
+    CHECK(r.exit_code == 5);
+    CHECK(r.seconds < 10);
+    json rep = parse(r);
+    CHECK(rep["task"]["error"]["stage"] == "revert");
+    CHECK(rep["task"]["error"]["code"] == "no_daemon");
+    CHECK(r.err.find("Is libvirtd running?") != std::string::npos);
+    CHECK(rep["task"]["error"]["machine_quarantined"] == false);
+    Run l = botscope(box.with({"vm", "list", "--json"}));
+    CHECK(l.exit_code == 0);
+    CHECK(parse(l)[0]["health"]["consecutive_failures"] == 0);
+}
+
+TEST_CASE("fault: a missing snapshot names it") {
+    Sandbox box("", "snapshot = no-such-snapshot");
+    Run r = botscope(box.with({"submit", sample()}));
+    CHECK(r.exit_code == 5);
+    CHECK(r.seconds < 30);
+    CHECK(r.err.find("no-such-snapshot") != std::string::npos);
+    CHECK(r.err.find(kDomain) != std::string::npos);
+    CHECK(r.out.find("failed    revert: ") != std::string::npos);
+}
+
+TEST_CASE("fault: the domain destroyed mid-run fails the task; the next submission recovers") {
+    Sandbox box("timeout = 40");
+    std::thread killer([&] {
+        // Once the capture exists the sample is at most a second away from running.
+        for (int i = 0; i < 600; ++i) {
+            if (fs::exists(box.data / "tasks" / "1" / "dump.pcap"))
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(5));
+        auto hv = machinery::Hypervisor::connect("qemu:///system");
+        if (hv)
+            (void)hv->destroy(kDomain);
+    });
+    Run r = botscope(box.with({"submit", sample(), "--json"}));
+    killer.join();
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == 5);
+    CHECK(r.seconds < 30);  // noticed at once, not at the end of the 40 s run
+    json rep = parse(r);
+    CHECK(rep["task"]["status"] == "failed");
+    CHECK(rep["task"]["error"]["stage"] == "run");
+    CHECK(rep["task"]["error"]["code"] == "vm_stopped");
+    CHECK(rep["task"]["error"]["message"].get<std::string>().find("stopped") != std::string::npos);
+    // What was captured before the VM died is still analysed.
+    CHECK(rep["network"].contains("flows"));
+
+    Sandbox again("timeout = 2");
+    Run ok = botscope(again.with({"submit", sample(), "--json", "--data-dir", box.data.string()}));
+    INFO("stderr: " << ok.err);
+    CHECK(ok.exit_code == 0);
+    CHECK(parse(ok)["task"]["status"] == "completed");
+}
+
+TEST_CASE("fault: an agent that never answers hits the deadline, twice means quarantine") {
+    // A running snapshot whose agent is stopped (SIGSTOP): qemu still accepts on the channel's
+    // socket, nothing answers.
+    auto hv = machinery::Hypervisor::connect("qemu:///system");
+    REQUIRE(hv);
+    (void)hv->delete_snapshot(kDomain, "noagent");
+    REQUIRE(hv->revert(kDomain, "clean"));
+    auto dev = hv->live_devices(kDomain);
+    REQUIRE(dev);
+    tasks::Machine m = tasks::default_config().machines.front();
+    m.secret_file = secret_file();
+    auto secret = tasks::read_secret(m);
+    REQUIRE(secret);
+    {
+        auto c =
+            tasks::connect_agent(m, dev->agent_socket, secret.value(), std::chrono::seconds(20));
+        REQUIRE(c);
+        std::string script = "#!/bin/sh\n(sleep 1; kill -STOP $(pidof botscope-agent)) &\n";
+        REQUIRE(c->put("stop.sh",
+                       {reinterpret_cast<const std::uint8_t*>(script.data()), script.size()}));
+        REQUIRE(c->exec("stop.sh"));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    REQUIRE(hv->create_snapshot(kDomain, "noagent"));
+    struct Cleanup {
+        machinery::Hypervisor& hv;
+        ~Cleanup() {
+            (void)hv.delete_snapshot(kDomain, "noagent");
+            (void)hv.destroy(kDomain);
+        }
+    } cleanup{hv.value()};
+
+    Sandbox box("agent_timeout = 3", "snapshot = noagent");
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+        Run r = botscope(box.with({"submit", sample(), "--json"}));
+        INFO("attempt " << attempt << " stderr: " << r.err);
+        CHECK(r.exit_code == 5);
+        CHECK(r.seconds < 30);
+        json rep = parse(r);
+        CHECK(rep["task"]["error"]["stage"] == "inject");
+        CHECK(rep["task"]["error"]["code"] == "agent_timeout");
+        CHECK(rep["task"]["error"]["machine_quarantined"] == (attempt == 2));
+    }
+    Run l = botscope(box.with({"vm", "list", "--json"}));
+    REQUIRE(l.exit_code == 0);
+    json health = parse(l)[0]["health"];
+    CHECK(health["quarantined"] == true);
+    CHECK(health["last_error"].get<std::string>().find("did not answer") != std::string::npos);
+    Run text = botscope(box.with({"vm", "list"}));
+    CHECK(text.out.find("QUARANTINED") != std::string::npos);
+
+    Run refused = botscope(box.with({"submit", sample()}));
+    CHECK(refused.exit_code == 6);
+    CHECK(refused.err.find("quarantined") != std::string::npos);
+
+    Run rel = botscope(box.with({"vm", "release", "testguest"}));
+    CHECK(rel.exit_code == 0);
+    CHECK(rel.out.find("released") != std::string::npos);
+    Run after = botscope(box.with({"vm", "list", "--json"}));
+    CHECK(parse(after)[0]["health"]["quarantined"] == false);
+}
+
+TEST_CASE("the analysis network has no route out") {
+    // Watch every interface of the host that could carry a packet out (all but loopback, the
+    // analysis bridge and the VMs' taps) while the guest tries to reach outside addresses.
+    Sandbox box("timeout = 4");
+    const std::string filter = "net 203.0.113.0/24 or net 198.51.100.0/24";
+    std::vector<std::pair<std::string, capture::LiveCapture>> watches;
+    for (const auto& e : fs::directory_iterator("/sys/class/net")) {
+        std::string name = e.path().filename().string();
+        if (name == "lo" || name == "virbr-bs0" || name.rfind("vnet", 0) == 0)
+            continue;
+        capture::Options o;
+        o.filter = filter;
+        auto c = capture::LiveCapture::start(name, box.root / (name + ".pcap"), o);
+        if (c)
+            watches.emplace_back(name, std::move(c.value()));
+        else
+            MESSAGE("not watching " << name << ": " << c.error().message);  // down, say
+    }
+    REQUIRE_MESSAGE(!watches.empty(), "no uplink to watch on this host");
+
+    Run r = botscope(box.with({"submit", std::string(BOTSCOPE_E2E_DIR) + "/escape.sh", "--json"}));
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    json rep = parse(r);
+
+    for (auto& [name, cap] : watches) {
+        auto st = cap.stop();
+        REQUIRE(st);
+        INFO("interface " << name);
+        CHECK(st->packets == 0);
+    }
+    // The guest did try (its packets reached its tap) and got nowhere.
+    bool tried_tcp = false, tried_icmp = false;
+    for (const auto& f : rep["network"]["flows"]["list"]) {
+        if (f["orig"]["ip"] != "10.66.0.10" || f["resp"]["ip"] != "203.0.113.1")
+            continue;
+        if (f["proto"] == "tcp") {
+            tried_tcp = true;
+            CHECK(f["resp_payload_bytes"] == 0);
+            CHECK(f["state"] != "SF");
+            CHECK(f["state"] != "S1");
+        }
+        if (f["proto"] == "icmp") {
+            tried_icmp = true;
+            CHECK(f["resp_packets"] == 0);  // no echo reply
+        }
+    }
+    CHECK(tried_tcp);
+    CHECK(tried_icmp);
+}
+
+TEST_CASE("vm check reverts the test guest and reaches its agent") {
+    Sandbox box;
+    Run r = botscope(box.with({"vm", "check", "testguest", "--json"}));
+    INFO("stderr: " << r.err << "\nstdout: " << r.out);
+    CHECK(r.exit_code == 0);
+    json j = parse(r);
+    CHECK(j["ok"] == true);
+    std::vector<std::string> steps;
+    for (const auto& s : j["steps"])
+        steps.push_back(s["step"]);
+    CHECK(steps == std::vector<std::string>{"libvirt", "snapshot", "revert", "devices", "agent",
+                                            "poweroff"});
+}
+
+}  // namespace botscope::e2e

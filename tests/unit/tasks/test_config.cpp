@@ -1,0 +1,195 @@
+// botscope.ini: the keys a user writes, the errors a typo gets, the search order.
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "tasks/config.h"
+#include "tasks/task_runner.h"
+
+namespace botscope::tasks {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempIni {
+    explicit TempIni(const std::string& text) {
+        path = fs::temp_directory_path() /
+               ("botscope-config-" + std::to_string(std::random_device{}()) + ".ini");
+        std::ofstream(path) << text;
+    }
+    ~TempIni() {
+        std::error_code ec;
+        fs::remove(path, ec);
+    }
+    fs::path path;
+};
+
+std::string error_of(const std::string& text) {
+    TempIni f(text);
+    auto r = read_config_file(f.path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find(f.path.string()) == 0);  // names the file first
+    return r.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("a full configuration is read key by key") {
+    TempIni f(R"(; a comment
+[botscope]
+data_dir = /srv/botscope
+libvirt_uri = qemu+ssh://lab/system
+timeout = 120
+libvirt_timeout = 30
+agent_timeout = 10
+capture_max_mb = 64
+dropped_max_mb = 8
+destroy_after = false
+machines = win7, xp
+
+[xp]
+domain = xp-sp3
+snapshot = ready
+platform = windows
+ip = 10.66.0.21
+secret_file = /srv/botscope/xp.secret
+transport = tcp:10.66.0.21:8477
+
+[win7]
+platform = windows
+ip = 10.66.0.20
+secret_file = /srv/botscope/win7.secret
+interface = vnet-w7
+)");
+    auto r = read_config_file(f.path);
+    REQUIRE_MESSAGE(r.ok(), r.error().message);
+    const Config& c = r.value();
+    CHECK(c.source == f.path);
+    CHECK(c.data_dir == "/srv/botscope");
+    CHECK(c.libvirt_uri == "qemu+ssh://lab/system");
+    CHECK(c.timeout.count() == 120);
+    CHECK(c.libvirt_timeout.count() == 30);
+    CHECK(c.agent_timeout.count() == 10);
+    CHECK(c.capture_max_bytes == 64ull << 20);
+    CHECK(c.dropped_max_bytes == 8ull << 20);
+    CHECK_FALSE(c.destroy_after);
+    REQUIRE(c.machines.size() == 2);
+    // machines = decides the order in which they are tried
+    CHECK(c.machines[0].name == "win7");
+    CHECK(c.machines[0].domain == "win7");  // the section name by default
+    CHECK(c.machines[0].snapshot == "clean");
+    CHECK(c.machines[0].transport == "virtio");
+    CHECK(c.machines[0].interface == "vnet-w7");
+    CHECK(c.machines[1].name == "xp");
+    CHECK(c.machines[1].domain == "xp-sp3");
+    CHECK(c.machines[1].snapshot == "ready");
+    CHECK(c.machines[1].platform == "windows");
+    CHECK(c.machines[1].transport == "tcp:10.66.0.21:8477");
+    CHECK(c.machine("xp") == &c.machines[1]);
+    CHECK(c.machine("nope") == nullptr);
+}
+
+TEST_CASE("a file without machines keeps the bundled test guest") {
+    TempIni f("[botscope]\ntimeout = 5\n");
+    auto r = read_config_file(f.path);
+    REQUIRE(r.ok());
+    REQUIRE(r->machines.size() == 1);
+    CHECK(r->machines[0].domain == "botscope-testguest");
+    CHECK(r->machines[0].ip == "10.66.0.10");
+    CHECK(r->timeout.count() == 5);
+}
+
+TEST_CASE("typos and bad values are errors that name the key") {
+    CHECK(error_of("[botscope]\ntimout = 5\n").find("unknown key 'timout' in [botscope]") !=
+          std::string::npos);
+    CHECK(error_of("[botscope]\ntimeout = 5s\n").find("bad value '5s' for timeout") !=
+          std::string::npos);
+    CHECK(error_of("[botscope]\ntimeout = 0\n").find("timeout") != std::string::npos);
+    CHECK(error_of("[botscope]\ndestroy_after = yes\n").find("destroy_after") != std::string::npos);
+    CHECK(error_of("[vm1]\nip = 10.66.0.20\nsecret_file = /s\nsnapshto = x\n")
+              .find("unknown key 'snapshto' in [vm1]") != std::string::npos);
+    CHECK(error_of("[vm1]\nip = 10.66.0.300\nsecret_file = /s\n").find("bad value '10.66.0.300'") !=
+          std::string::npos);
+    CHECK(
+        error_of("[vm1]\nip = 10.66.0.20\nsecret_file = /s\nplatform = macos\n").find("platform") !=
+        std::string::npos);
+    CHECK(error_of("[vm1]\nip = 10.66.0.20\nsecret_file = /s\ntransport = tcp:host:1\n")
+              .find("transport") != std::string::npos);
+    CHECK(error_of("[vm1]\nip = 10.66.0.20\nsecret_file = /s\ntransport = tcp:10.0.0.1:0\n")
+              .find("transport") != std::string::npos);
+    CHECK(error_of("[vm1]\nsecret_file = /s\n").find("[vm1] needs ip") != std::string::npos);
+    CHECK(error_of("[vm1]\nip = 10.66.0.20\n").find("needs secret_file") != std::string::npos);
+    CHECK(error_of("[botscope]\nmachines = vm1\n").find("no [vm1] section") != std::string::npos);
+    CHECK(error_of("[botscope]\nmachines = "
+                   "vm1\n[vm1]\nip=10.66.0.2\nsecret_file=/s\n[vm2]\nip=10.66.0.3\n")
+              .find("[vm2] is not in machines") != std::string::npos);
+    CHECK(error_of("[botscope]\nmachines = vm1, vm1\n[vm1]\nip=10.66.0.2\nsecret_file=/s\n")
+              .find("listed twice") != std::string::npos);
+    CHECK(error_of("[botscope]\nmachines = ../x\n").find("bad machine name") != std::string::npos);
+    CHECK(error_of("timeout = 5\n").find("outside a section") != std::string::npos);
+}
+
+TEST_CASE("a missing or oversized file is an error, not the defaults") {
+    auto r = read_config_file("/nonexistent/botscope.ini");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("/nonexistent/botscope.ini") != std::string::npos);
+    TempIni big(std::string(2 << 20, ';'));
+    auto b = read_config_file(big.path);
+    REQUIRE_FALSE(b.ok());
+    CHECK(b.error().message.find("larger than 1 MiB") != std::string::npos);
+}
+
+TEST_CASE("search order: --config, $BOTSCOPE_CONFIG, then defaults; data dir overrides") {
+    TempIni a("[botscope]\ntimeout = 11\ndata_dir = /from/file\n");
+    TempIni b("[botscope]\ntimeout = 22\n");
+    ::unsetenv("BOTSCOPE_DATA");
+    ::setenv("BOTSCOPE_CONFIG", b.path.c_str(), 1);
+    ::setenv("HOME", "/nonexistent-home", 1);
+
+    ConfigSources s;
+    s.config_file = a.path;
+    auto r = load_config(s);
+    REQUIRE(r.ok());
+    CHECK(r->timeout.count() == 11);
+    CHECK(r->data_dir == "/from/file");
+
+    auto env = load_config({});
+    REQUIRE(env.ok());
+    CHECK(env->timeout.count() == 22);
+    CHECK(env->source == b.path);
+
+    ::setenv("BOTSCOPE_DATA", "/from/env", 1);
+    CHECK(load_config(s)->data_dir == "/from/env");
+    s.data_dir = "/from/option";
+    CHECK(load_config(s)->data_dir == "/from/option");
+
+    ::unsetenv("BOTSCOPE_CONFIG");
+    ::unsetenv("BOTSCOPE_DATA");
+    auto def = load_config({});
+    REQUIRE(def.ok());
+    CHECK(def->source.empty());
+    CHECK(describe_source(def.value()) == "built-in defaults");
+    CHECK(def->data_dir == "/var/lib/botscope");
+    CHECK(def->machines.at(0).secret_file == "/var/lib/botscope/testguest/agent.secret");
+
+    ::setenv("BOTSCOPE_CONFIG", "/nonexistent/botscope.ini", 1);
+    CHECK_FALSE(load_config({}).ok());  // named but missing: an error, not the defaults
+    ::unsetenv("BOTSCOPE_CONFIG");
+}
+
+TEST_CASE("the sample's name in the guest never comes from the user's file name") {
+    CHECK(guest_sample_name("/x/netprobe.sh", "linux") == "sample.sh");
+    CHECK(guest_sample_name("/x/bot.EXE", "windows") == "sample.EXE");
+    CHECK(guest_sample_name("/x/bot", "windows") == "sample.exe");
+    CHECK(guest_sample_name("/x/bot", "linux") == "sample");
+    CHECK(guest_sample_name("/x/a.b c", "windows") == "sample.exe");
+    CHECK(guest_sample_name("/x/a.toolongext", "linux") == "sample");
+    CHECK(guest_sample_name("/x/con.exe:stream", "windows") == "sample.exe");
+}
+
+}  // namespace botscope::tasks
