@@ -1,7 +1,5 @@
 // botscope analyze-pcap: the network part of a report from a capture file.
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -9,6 +7,7 @@
 
 #include "analysis/pcap_source.h"
 #include "cli/commands.h"
+#include "cli/status_line.h"
 #include "report/atomic_file.h"
 #include "report/network_json.h"
 #include "report/summary.h"
@@ -38,14 +37,13 @@ constexpr const char* kHelp =
     "exit codes: 0 analysed (also a truncated capture: see capture.truncated),\n"
     "            2 usage, 3 unreadable or not a capture, 4 cannot write OUT\n";
 
-/// A one-line progress display on stderr, only on a terminal and only for slow work.
+/// The analysis's progress, shown only for slow work.
 class Progress {
 public:
-    explicit Progress(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO)) {}
-    ~Progress() { clear(); }
+    explicit Progress(bool enabled) : line_(enabled) {}
 
     void update(std::uint64_t done, std::uint64_t total) {
-        if (!enabled_ || total == 0)
+        if (!line_.enabled() || total == 0)
             return;
         auto now = std::chrono::steady_clock::now();
         if (now - start_ < std::chrono::milliseconds(500))
@@ -55,20 +53,17 @@ public:
         last_ = now;
         double secs = std::chrono::duration<double>(now - start_).count();
         double mb = static_cast<double>(done) / 1e6;
-        std::fprintf(stderr, "\ranalysing: %5.1f%%  %.0f MB  %.0f MB/s ",
-                     100.0 * static_cast<double>(done) / static_cast<double>(total), mb, mb / secs);
-        shown_ = true;
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "analysing: %5.1f%%  %.0f MB  %.0f MB/s",
+                      100.0 * static_cast<double>(done) / static_cast<double>(total), mb,
+                      mb / secs);
+        line_.show(buf);
     }
 
-    void clear() {
-        if (shown_)
-            std::fputs("\r\033[K", stderr);
-        shown_ = false;
-    }
+    void clear() { line_.clear(); }
 
 private:
-    bool enabled_;
-    bool shown_ = false;
+    StatusLine line_;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last_{};
 };

@@ -1,13 +1,12 @@
 // botscope submit: one sample through a VM, one report.
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/status_line.h"
 #include "report/network_json.h"
 #include "report/summary.h"
 #include "tasks/task_runner.h"
@@ -33,32 +32,6 @@ constexpr const char* kHelp =
     "exit codes: 0 analysed, 2 usage, 3 sample or configuration unreadable,\n"
     "            5 the task failed (the report says at which stage and why),\n"
     "            6 no machine can take the task (quarantined, busy or unknown)\n";
-
-/// "revert... inject... run 12/30 s" on one terminal line.
-class StageDisplay {
-public:
-    explicit StageDisplay(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO)) {}
-    ~StageDisplay() { clear(); }
-    void show(std::string_view stage, double elapsed, double total) {
-        if (!enabled_)
-            return;
-        if (total > 0)
-            std::fprintf(stderr, "\r\033[K%.*s %.0f/%.0f s", static_cast<int>(stage.size()),
-                         stage.data(), elapsed, total);
-        else
-            std::fprintf(stderr, "\r\033[K%.*s...", static_cast<int>(stage.size()), stage.data());
-        shown_ = true;
-    }
-    void clear() {
-        if (shown_)
-            std::fputs("\r\033[K", stderr);
-        shown_ = false;
-    }
-
-private:
-    bool enabled_;
-    bool shown_ = false;
-};
 
 }  // namespace
 
@@ -120,11 +93,20 @@ int submit(int argc, char** argv) {
         std::fprintf(stderr, "botscope submit: %s\n", config.error().message.c_str());
         return kExitInput;
     }
-    StageDisplay display(!quiet && !json);
+    // "revert...", "inject...", "run 12/30 s" on one terminal line.
+    StatusLine status(!quiet && !json);
     auto outcome = tasks::run_task(
-        config.value(), request,
-        [&display](std::string_view stage, double e, double t) { display.show(stage, e, t); });
-    display.clear();
+        config.value(), request, [&status](std::string_view stage, double e, double t) {
+            char buf[64];
+            if (t > 0)
+                std::snprintf(buf, sizeof buf, "%.*s %.0f/%.0f s", static_cast<int>(stage.size()),
+                              stage.data(), e, t);
+            else
+                std::snprintf(buf, sizeof buf, "%.*s...", static_cast<int>(stage.size()),
+                              stage.data());
+            status.show(buf);
+        });
+    status.clear();
     if (!outcome) {
         const auto& e = outcome.error();
         std::fprintf(stderr, "botscope submit: %s\n", e.message.c_str());

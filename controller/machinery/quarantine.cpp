@@ -7,9 +7,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/text.h"
 
 namespace botscope::machinery {
 
@@ -35,15 +37,6 @@ struct Fd {
 
 std::string errno_text(int err) {
     return std::strerror(err);
-}
-
-std::string now_iso8601() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 Error corrupt(const std::filesystem::path& file, const std::string& why) {
@@ -274,7 +267,7 @@ Result<MachineHealth> QuarantineStore::record_failure(const std::string& machine
     if (!health)
         return health.error();
     MachineHealth h = health.value();
-    std::string now = now_iso8601();
+    std::string now = util::utc_now_iso8601();
     if (h.consecutive_failures < kMaxCount)
         ++h.consecutive_failures;
     h.last_error = clean_reason(reason);

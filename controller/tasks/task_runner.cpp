@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -25,6 +24,7 @@
 #include "tasks/machine_lock.h"
 #include "tasks/task_json.h"
 #include "util/hash.h"
+#include "util/text.h"
 
 namespace botscope::tasks {
 
@@ -36,15 +36,6 @@ namespace {
 
 double since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 struct Sample {
@@ -232,7 +223,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     Task t(config, m, std::move(sample.value()), created->first, created->second);
     t.guest_name = guest_sample_name(request.sample, m.platform);
     t.timeout = request.timeout.value_or(config.timeout);
-    t.started = utc_now();
+    t.started = util::utc_now_iso8601();
     const fs::path pcap = t.dir / "dump.pcap";
 
     // --- revert -------------------------------------------------------------------------------
@@ -242,16 +233,33 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     mo.call_timeout = config.libvirt_timeout;
     std::optional<machinery::Hypervisor> hv;
     machinery::LiveDevices devices;
-    if (auto h = machinery::Hypervisor::connect(config.libvirt_uri, mo); !h) {
-        t.fail("revert", h.error());
-    } else {
-        hv.emplace(std::move(h.value()));
-        if (auto r = hv->revert(m.domain, m.snapshot); !r)
-            t.fail("revert", r.error());
-        else if (auto d = hv->live_devices(m.domain, m.channel); !d)
-            t.fail("revert", d.error());
-        else
-            devices = d.value();
+    // A second attempt (on a fresh connection when the first one died) rides out a transient
+    // failure; a missing domain or snapshot, or no daemon, will not go away by retrying.
+    for (int attempt = 1;; ++attempt) {
+        util::Error e;
+        if (!hv || !hv->alive()) {
+            hv.reset();
+            if (auto h = machinery::Hypervisor::connect(config.libvirt_uri, mo); !h)
+                e = h.error();
+            else
+                hv.emplace(std::move(h.value()));
+        }
+        if (hv) {
+            if (auto r = hv->revert(m.domain, m.snapshot); !r)
+                e = r.error();
+            else if (auto d = hv->live_devices(m.domain, m.channel); !d)
+                e = d.error();
+            else
+                devices = d.value();
+        }
+        if (e.code.empty())
+            break;
+        bool lasting = e.code == "no_daemon" || e.code == "no_domain" || e.code == "no_snapshot";
+        if (attempt == 2 || lasting) {
+            t.fail("revert", e);
+            break;
+        }
+        t.warnings.push_back("revert failed, retrying once: " + e.message);
     }
     t.stages["revert"] = since(st);
 
@@ -455,7 +463,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     doc["guest"] = t.guest;
     doc["network"] = std::move(network);
     doc["behavior"] = std::move(behavior);
-    doc["task"]["finished"] = utc_now();
+    doc["task"]["finished"] = util::utc_now_iso8601();
     doc["task"]["stages"]["report"] = since(st);
     std::string err =
         report::write_file_atomic((t.dir / "report.json").string(), report::dump(doc));

@@ -1,6 +1,7 @@
 #include "util/text.h"
 
 #include <charconv>
+#include <ctime>
 
 namespace botscope::util {
 
@@ -80,6 +81,15 @@ std::string bounded_copy(std::string_view s, std::size_t max, bool* truncated) {
     if (truncated)
         *truncated = true;
     return std::string(s.substr(0, max));
+}
+
+std::string utc_now_iso8601() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 }  // namespace botscope::util

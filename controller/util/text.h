@@ -28,4 +28,7 @@ std::optional<std::uint64_t> parse_u64(std::string_view s);
 /// Copies at most `max` bytes of `s`; `truncated` is set when bytes were cut.
 std::string bounded_copy(std::string_view s, std::size_t max, bool* truncated = nullptr);
 
+/// The current time in UTC as ISO 8601 to the second ("2026-11-26T12:00:00Z").
+std::string utc_now_iso8601();
+
 }  // namespace botscope::util

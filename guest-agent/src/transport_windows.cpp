@@ -144,14 +144,15 @@ private:
         for (;;) {
             if (Clock::now() >= d)
                 return Io::kTimeout;
-            fd_set set, err;
+            // One set only: a reset or closed connection shows as readable (recv then fails)
+            // or writable (send fails). Listing the socket in an except set as well made
+            // wine 8's wineserver abort (sock.c complete_async_poll assertion) when both fired.
+            fd_set set;
             FD_ZERO(&set);
-            FD_ZERO(&err);
             FD_SET(s_, &set);
-            FD_SET(s_, &err);
             DWORD ms = ms_until(d);
             timeval tv{static_cast<long>(ms / 1000), static_cast<long>((ms % 1000) * 1000)};
-            int r = select(0, for_read ? &set : nullptr, for_read ? nullptr : &set, &err, &tv);
+            int r = select(0, for_read ? &set : nullptr, for_read ? nullptr : &set, nullptr, &tv);
             if (r == SOCKET_ERROR)
                 return Io::kError;
             if (r > 0)

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -116,6 +117,7 @@ AgentProcess::AgentProcess(const Scratch& s, Transport t, const std::vector<std:
         argv.push_back(a.data());
     argv.push_back(nullptr);
     std::string prefix = "WINEPREFIX=" + env.wineprefix;
+    log_ = s.root / ("agent-" + std::string(t == Transport::kUnix ? "unix" : "tcp") + ".log");
     pid_ = fork();
     if (pid_ == 0) {
         // The agent (and wine) may try to set the clock in the set_clock test: without
@@ -123,6 +125,12 @@ AgentProcess::AgentProcess(const Scratch& s, Transport t, const std::vector<std:
         prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0);
         setpgid(0, 0);
         dup2(out[1], 1);
+        // Not ctest's stderr: wine's helper processes (services.exe, winedevice.exe) leave the
+        // process group and inherit it; after a wineserver crash they linger, and ctest would
+        // wait for them until the test's timeout. The destructor copies the log to stderr.
+        int log = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log >= 0)
+            dup2(log, 2);
         if (env.wine_mode()) {
             putenv(prefix.data());
             putenv(const_cast<char*>("WINEDEBUG=-all"));
@@ -166,6 +174,13 @@ AgentProcess::~AgentProcess() {
         ::kill(pid_, SIGKILL);
         int st = 0;
         waitpid(pid_, &st, 0);
+    }
+    if (std::FILE* f = std::fopen(log_.c_str(), "r")) {
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+            std::fwrite(buf, 1, n, stderr);
+        std::fclose(f);
     }
 }
 

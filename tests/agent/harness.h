@@ -62,6 +62,7 @@ private:
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
     std::string unix_path_, error_;
+    std::filesystem::path log_;  ///< the agent's stderr (and wine's)
 };
 
 /// The agent(s) shared by all test cases: one per transport the mode supports.
