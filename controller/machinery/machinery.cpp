@@ -816,7 +816,10 @@ Result<std::vector<DomainSummary>> Hypervisor::domains() {
     if (!listed)
         return listed.error();
     std::vector<DomainSummary> out;
-    for (auto& [name, d] : listed.value()) {
+    for (auto& entry : listed.value()) {
+        // Named copies, not a structured binding: clang 14 (the fuzz build) cannot capture one.
+        const std::string name = entry.first;
+        const auto d = entry.second;
         DomainSummary sum;
         sum.name = name;
         auto st = get_state(c_, d, name);

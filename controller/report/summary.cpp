@@ -454,9 +454,8 @@ std::string seconds_text(const Json& v) {
 
 void task_part(Out& o, const Json& task) {
     const Json& m = at(task, "machine");
-    std::string head = "task " + str(task, "id") + " on " + str(m, "name") + " (" +
-                       str(m, "domain") + ", snapshot " + str(m, "snapshot") +
-                       "): " + str(task, "status");
+    std::string head = str(task, "id") + " on " + str(m, "name") + " (" + str(m, "domain") +
+                       ", snapshot " + str(m, "snapshot") + "): " + str(task, "status");
     o.line("task", head);
     if (at(task, "error").is_object())
         o.line("failed",

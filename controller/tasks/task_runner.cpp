@@ -161,10 +161,8 @@ util::Result<Chosen> choose_machine(const Config& config, const SubmitRequest& r
 
 /// The state of one task while it runs; its members become the report.
 struct Task {
-    Task(const Config& c, const Machine& m, Sample s, std::string i, fs::path d)
-        : config(c), machine(m), sample(std::move(s)), id(std::move(i)), dir(std::move(d)) {}
-    const Config& config;
-    const Machine& machine;
+    Task(Sample s, std::string i, fs::path d)
+        : sample(std::move(s)), id(std::move(i)), dir(std::move(d)) {}
     Sample sample;
     std::string id;
     fs::path dir;
@@ -220,7 +218,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     if (!created)
         return created.error();
 
-    Task t(config, m, std::move(sample.value()), created->first, created->second);
+    Task t(std::move(sample.value()), created->first, created->second);
     t.guest_name = guest_sample_name(request.sample, m.platform);
     t.timeout = request.timeout.value_or(config.timeout);
     t.started = util::utc_now_iso8601();
@@ -377,12 +375,13 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
 
     // --- cleanup: always, also after a failure, so an infected VM does not go on running -------
     st = Clock::now();
+    std::string no_capture = "the task ended before the capture started";
     if (cap) {
         if (auto s = cap->stop(); !s) {
-            t.warnings.push_back(s.error().message);
-        } else {
+            no_capture = "the capture could not be finished: " + s.error().message;
+            t.fail("cleanup", {"capture", no_capture});
+        } else
             t.capture = capture_json(s.value(), t.interface);
-        }
         cap.reset();
     }
     if (hv && config.destroy_after) {
@@ -410,7 +409,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
         }
         t.stages["analyse"] = since(st);
     } else {
-        network = Json{{"error", "no capture: the task ended before the capture started"}};
+        network = Json{{"error", "no capture: " + no_capture}};
     }
 
     // --- machine health -----------------------------------------------------------------------

@@ -253,10 +253,10 @@ TEST_CASE("the analysis network has no route out") {
     REQUIRE(r.exit_code == 0);
     json rep = parse(r);
 
-    for (auto& [name, cap] : watches) {
-        auto st = cap.stop();
+    for (auto& watch : watches) {
+        auto st = watch.second.stop();
         REQUIRE(st);
-        INFO("interface " << name);
+        INFO("interface " << watch.first);
         CHECK(st->packets == 0);
     }
     // The guest did try (its packets reached its tap) and got nowhere.
