@@ -73,7 +73,7 @@ int list(const tasks::Config& config, bool json) {
             j["snapshot_running_state"] = snap.ok() && snap->running_state;
         }
         j["health"] = health_json(store.get(m.name));
-        j["busy"] = !tasks::MachineLock::try_lock(config.data_dir / "machines", m.name).ok();
+        j["busy"] = !tasks::MachineLock::try_lock(m).ok();
         out.push_back(std::move(j));
     }
     if (json) {
@@ -109,7 +109,7 @@ int list(const tasks::Config& config, bool json) {
 }
 
 int check(const tasks::Config& config, const tasks::Machine& m, bool json) {
-    auto lock = tasks::MachineLock::try_lock(config.data_dir / "machines", m.name);
+    auto lock = tasks::MachineLock::try_lock(m);
     if (!lock) {
         std::fprintf(stderr, "botscope vm check: %s\n", lock.error().message.c_str());
         return lock.error().code == "busy" ? kExitUnavailable : kExitOutput;

@@ -149,7 +149,7 @@ util::Result<Chosen> choose_machine(const Config& config, const SubmitRequest& r
                    "); `botscope vm release " + m->name + "` once it is fixed";
             continue;
         }
-        auto lock = MachineLock::try_lock(config.data_dir / "machines", m->name);
+        auto lock = MachineLock::try_lock(*m);
         if (!lock) {
             why += "\n  " + m->name + ": " + lock.error().message;
             continue;

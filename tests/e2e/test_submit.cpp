@@ -134,6 +134,7 @@ TEST_CASE("fault: a missing snapshot names it") {
 
 TEST_CASE("fault: the domain destroyed mid-run fails the task; the next submission recovers") {
     Sandbox box("timeout = 40");
+    Run busy;
     std::thread killer([&] {
         // Once the capture exists the sample is at most a second away from running.
         for (int i = 0; i < 600; ++i) {
@@ -141,13 +142,18 @@ TEST_CASE("fault: the domain destroyed mid-run fails the task; the next submissi
                 break;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
-        std::this_thread::sleep_for(std::chrono::seconds(5));
+        // Another controller, with its own data directory, must not take the same VM.
+        Sandbox other;
+        busy = botscope(other.with({"vm", "check", "testguest"}));
+        std::this_thread::sleep_for(std::chrono::seconds(4));
         auto hv = machinery::Hypervisor::connect("qemu:///system");
         if (hv)
             (void)hv->destroy(kDomain);
     });
     Run r = botscope(box.with({"submit", sample(), "--json"}));
     killer.join();
+    CHECK(busy.exit_code == 6);
+    CHECK(busy.err.find("running another task") != std::string::npos);
     INFO("stderr: " << r.err);
     CHECK(r.exit_code == 5);
     CHECK(r.seconds < 30);  // noticed at once, not at the end of the 40 s run
