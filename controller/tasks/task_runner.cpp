@@ -201,7 +201,12 @@ std::string guest_sample_name(const fs::path& sample, const std::string& platfor
 util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& request,
                                    const StageFn& progress) {
     const auto wall_start = Clock::now();
+    // task.log: one line per stage as it starts, flushed at once, so that an operator (or a
+    // test) watching the task's folder sees where a running task is.
+    std::ofstream stage_log;
     auto say = [&](std::string_view stage) {
+        if (stage_log.is_open())
+            stage_log << util::utc_now_iso8601() << ' ' << stage << std::endl;
         if (progress)
             progress(stage, 0, 0);
     };
@@ -223,6 +228,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     t.timeout = request.timeout.value_or(config.timeout);
     t.started = util::utc_now_iso8601();
     const fs::path pcap = t.dir / "dump.pcap";
+    stage_log.open(t.dir / "task.log");
 
     // --- revert -------------------------------------------------------------------------------
     say("revert");
@@ -374,6 +380,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     client.reset();
 
     // --- cleanup: always, also after a failure, so an infected VM does not go on running -------
+    say("cleanup");
     st = Clock::now();
     std::string no_capture = "the task ended before the capture started";
     if (cap) {

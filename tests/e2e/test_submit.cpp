@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "capture/live_capture.h"
@@ -101,6 +102,17 @@ TEST_CASE("submit: the report shows the sample's connections, its processes and 
         CHECK((f["orig"]["ip"] == "10.66.0.10" || f["resp"]["ip"] == "10.66.0.10"));
     }
 
+    // task.log: each stage as it started, in order.
+    std::ifstream log(box.data / "tasks" / task["id"].get<std::string>() / "task.log");
+    std::string text((std::istreambuf_iterator<char>(log)), {});
+    std::size_t at = 0;
+    for (const char* stage : {" revert\n", " capture\n", " inject\n", " run\n", " collect\n",
+                              " cleanup\n", " analyse\n", " report\n"}) {
+        INFO("task.log: " << text << " stage" << stage);
+        at = text.find(stage, at);
+        CHECK(at != std::string::npos);
+    }
+
     // The file on disk is the report printed.
     std::ifstream in(box.data / "tasks" / task["id"].get<std::string>() / "report.json");
     json stored = json::parse(in, nullptr, false);
@@ -136,16 +148,18 @@ TEST_CASE("fault: the domain destroyed mid-run fails the task; the next submissi
     Sandbox box("timeout = 40");
     Run busy;
     std::thread killer([&] {
-        // Once the capture exists the sample is at most a second away from running.
-        for (int i = 0; i < 600; ++i) {
-            if (fs::exists(box.data / "tasks" / "1" / "dump.pcap"))
+        // task.log names each stage as it starts: wait for the run.
+        for (int i = 0; i < 1200; ++i) {
+            std::ifstream log(box.data / "tasks" / "1" / "task.log");
+            std::string text((std::istreambuf_iterator<char>(log)), {});
+            if (text.find(" run\n") != std::string::npos)
                 break;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         // Another controller, with its own data directory, must not take the same VM.
         Sandbox other;
         busy = botscope(other.with({"vm", "check", "testguest"}));
-        std::this_thread::sleep_for(std::chrono::seconds(4));
+        std::this_thread::sleep_for(std::chrono::seconds(2));
         auto hv = machinery::Hypervisor::connect("qemu:///system");
         if (hv)
             (void)hv->destroy(kDomain);
