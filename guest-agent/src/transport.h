@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "platform.h"
 
@@ -39,6 +40,19 @@ public:
     /// Where it listens, for the startup line.
     virtual std::string where() const = 0;
 };
+
+/// Paces the reopening of a serial port (virtio on Linux and Windows): with no host connected,
+/// reads return end-of-file at once, so without a pause the agent would spin. The pause is also
+/// the delay of the first answer after a VM revert (the host connects while the agent waits
+/// here), so it is short: 20 reopens a second cost next to nothing. (poll() cannot wait for a
+/// host instead: an unconnected port reports POLLHUP at once, like one whose host hung up.)
+inline void pace_reopen(Clock::time_point& last) {
+    constexpr auto kReopenPace = std::chrono::milliseconds(50);
+    auto since = Clock::now() - last;
+    if (since < kReopenPace)
+        std::this_thread::sleep_for(kReopenPace - since);
+    last = Clock::now();
+}
 
 /// "--tcp ADDR:PORT" (IPv4 or [IPv6]); port 0 picks a free port.
 std::unique_ptr<Listener> listen_tcp(const std::string& addr_port, std::string& error);

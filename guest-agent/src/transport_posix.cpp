@@ -163,16 +163,7 @@ public:
         : dev_(std::move(dev)), name_(std::move(name)) {}
 
     std::unique_ptr<Stream> next(std::string& error) override {
-        // With no host connected, reads on the port return end-of-file at once: pace the
-        // reopening so that the agent does not spin. The pace is also the delay before the
-        // first answer after a VM revert (the host connects while the agent waits here), so it
-        // is short: 20 reopens a second cost next to nothing. (poll() cannot wait for a host
-        // instead: an unconnected port reports POLLHUP at once, like a connected one that hung up.)
-        constexpr auto kReopenPace = std::chrono::milliseconds(50);
-        auto since = Clock::now() - last_;
-        if (since < kReopenPace)
-            std::this_thread::sleep_for(kReopenPace - since);
-        last_ = Clock::now();
+        pace_reopen(last_);
         // The port stays the agent's for its whole life; after a session ends (the host closed
         // its socket, or a protocol error) it is reopened, which drops half-read frames.
         for (int attempt = 0;; ++attempt) {

@@ -261,13 +261,7 @@ public:
     explicit SerialListener(std::string name) : name_(std::move(name)) {}
 
     std::unique_ptr<Stream> next(std::string& error) override {
-        // As on Linux (transport_posix.cpp): the pace between reopens is also the delay of the
-        // first answer after a revert, so it is short.
-        constexpr auto kReopenPace = std::chrono::milliseconds(50);
-        auto since = Clock::now() - last_;
-        if (since < kReopenPace)
-            std::this_thread::sleep_for(kReopenPace - since);
-        last_ = Clock::now();
+        pace_reopen(last_);
         std::string path = "\\\\.\\Global\\" + name_;
         for (int attempt = 0;; ++attempt) {
             HANDLE h = CreateFileA(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
