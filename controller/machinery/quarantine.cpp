@@ -255,8 +255,8 @@ Result<MachineHealth> QuarantineStore::get(const std::string& machine) const {
     return read_health(file_of(machine), machine);
 }
 
-Result<MachineHealth> QuarantineStore::record_failure(const std::string& machine,
-                                                      const std::string& reason) {
+Result<MachineHealth> QuarantineStore::update(const std::string& machine,
+                                              const std::function<bool(MachineHealth&)>& change) {
     if (auto ok = check_name(machine); !ok)
         return ok.error();
     std::lock_guard guard(*mutex_);
@@ -267,40 +267,44 @@ Result<MachineHealth> QuarantineStore::record_failure(const std::string& machine
     if (!health)
         return health.error();
     MachineHealth h = health.value();
-    std::string now = util::utc_now_iso8601();
-    if (h.consecutive_failures < kMaxCount)
-        ++h.consecutive_failures;
-    h.last_error = clean_reason(reason);
-    if (!h.quarantined) {
-        if (h.consecutive_failures == 1)
-            h.since = now;
-        if (h.consecutive_failures >= threshold_) {
-            h.quarantined = true;
-            h.since = now;
-        }
-    }
+    if (!change(h))
+        return h;
     if (auto w = write_atomic(file_of(machine), to_json(h)); !w)
         return w.error();
     return h;
 }
 
+Result<MachineHealth> QuarantineStore::record_failure(const std::string& machine,
+                                                      const std::string& reason) {
+    return update(machine, [&](MachineHealth& h) {
+        std::string now = util::utc_now_iso8601();
+        if (h.consecutive_failures < kMaxCount)
+            ++h.consecutive_failures;
+        h.last_error = clean_reason(reason);
+        if (!h.quarantined) {
+            if (h.consecutive_failures == 1)
+                h.since = now;
+            if (h.consecutive_failures >= threshold_) {
+                h.quarantined = true;
+                h.since = now;
+            }
+        }
+        return true;
+    });
+}
+
 Result<Done> QuarantineStore::record_success(const std::string& machine) {
-    if (auto ok = check_name(machine); !ok)
-        return ok.error();
-    std::lock_guard guard(*mutex_);
-    auto lock = DirLock::take(dir_);
-    if (!lock)
-        return lock.error();
-    auto health = read_health(file_of(machine), machine);
-    if (!health)
-        return health.error();
-    MachineHealth h = health.value();
-    if (h.consecutive_failures == 0)
-        return Done{};  // nothing changes: spare the fsync on every successful task
-    h.consecutive_failures = 0;
-    if (!h.quarantined)
-        h.since.clear();
-    return write_atomic(file_of(machine), to_json(h));
+    auto r = update(machine, [](MachineHealth& h) {
+        if (h.consecutive_failures == 0)
+            return false;  // nothing changes: spare the fsync on every successful task
+        h.consecutive_failures = 0;
+        if (!h.quarantined)
+            h.since.clear();
+        return true;
+    });
+    if (!r)
+        return r.error();
+    return Done{};
 }
 
 Result<Done> QuarantineStore::release(const std::string& machine) {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +62,10 @@ public:
 
 private:
     std::filesystem::path file_of(const std::string& machine) const;
+    /// Read-modify-write of one machine's record under the store's locks; `change` returns
+    /// whether anything changed (nothing is written otherwise).
+    util::Result<MachineHealth> update(const std::string& machine,
+                                       const std::function<bool(MachineHealth&)>& change);
 
     std::filesystem::path dir_;
     int threshold_;
