@@ -59,6 +59,7 @@ Json flood_json(const Flood& f) {
     Json v = volume_json(f.volume);
     for (auto it = v.begin(); it != v.end(); ++it)
         j[it.key()] = it.value();
+    j["onset"] = ts_json(f.onset != 0 ? f.onset : f.volume.start);
     j["events"] = f.events;
     j["peak_events_per_second"] = rate(f.peak_events_per_second);
     j["sources"] = f.sources;

@@ -314,7 +314,9 @@ std::string cause(const Json& b, const Json& finding) {
         return {};
     const Json& c = cmds[i];
     char buf[64];
-    double start = finding.contains("start") ? real(finding, "start") : real(finding, "ts");
+    double start = finding.contains("onset")   ? real(finding, "onset")
+                   : finding.contains("start") ? real(finding, "start")
+                                               : real(finding, "ts");
     std::snprintf(buf, sizeof buf, " (+%.1f s)", start - real(c, "ts"));
     return "  <- " + clean(str(c, "text")) + buf;
 }

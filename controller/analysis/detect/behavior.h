@@ -48,6 +48,11 @@ struct Flood {
     std::vector<std::uint16_t> ports;  ///< most hit first, at most kMaxListed (none for icmp)
     std::uint64_t ports_total = 0;
     Volume volume;
+    /// When the flood proper began: the first event of the first calendar second whose events
+    /// reached the kind's rate threshold. Stray packets to the target before it (a scan's probe
+    /// of the same address, say) belong to the episode but not to its onset; a command is tied
+    /// to the flood by its onset. Equals volume.start when the first second already reached it.
+    Timestamp onset = 0;
     /// What the kind counts: SYNs, handshakes, datagrams, ICMP requests or HTTP requests;
     /// the thresholds apply to these.
     std::uint64_t events = 0;

@@ -351,8 +351,8 @@ void match_commands(BehaviorResult& b) {
     for (const auto& c : b.commands)
         targets.push_back(command_targets(c));
     link(
-        b, targets, b.floods, "floods", "flood", [](const Flood& f) { return f.volume.start; },
-        flood_matches);
+        b, targets, b.floods, "floods", "flood",
+        [](const Flood& f) { return f.onset != 0 ? f.onset : f.volume.start; }, flood_matches);
     link(
         b, targets, b.scans, "scans", "scan", [](const Scan& s) { return s.volume.start; },
         scan_matches);

@@ -49,6 +49,9 @@ struct Episode {
     std::uint64_t handshakes = 0;
     std::uint64_t first_number = 0;
     std::uint64_t last_number = 0;
+    double onset_rate = 0;      // the kind's rate threshold, events per second
+    Timestamp second_first = 0;  // the first event of the current calendar second
+    Timestamp onset = 0;         // see Flood::onset; 0 until reached
     SecondBins event_bins;
     SecondBins packet_bins;
     SecondBins byte_bins;
@@ -179,6 +182,7 @@ struct TrafficDetector::Impl {
             e.seq = next_seq++;
             e.start = e.last = ts;
             e.first_number = number;
+            e.onset_rate = k == kConnect ? cfg.connect_min_peak_per_second : cfg.min_peak_pps;
         }
         return e;
     }
@@ -187,7 +191,11 @@ struct TrafficDetector::Impl {
         e.events += events;
         e.packets += 1;
         e.bytes += p.wire_len;
+        if (events > 0 && p.ts / kSecond != e.event_bins.sec)
+            e.second_first = p.ts;
         e.event_bins.add(p.ts, events);
+        if (e.onset == 0 && static_cast<double>(e.event_bins.cur) >= e.onset_rate)
+            e.onset = e.second_first;
         e.packet_bins.add(p.ts, 1);
         e.byte_bins.add(p.ts, p.wire_len);
         e.last = std::max(e.last, p.ts);
@@ -242,6 +250,9 @@ struct TrafficDetector::Impl {
         for (std::size_t i = 0; i < ports.size() && i < kMaxListed; ++i)
             f.ports.push_back(ports[i].first);
         fill_volume(f.volume, e);
+        // A flood never reached its rate in one second only when its peak came from packets
+        // stamped in the past (SecondBins): then the episode's start is all there is.
+        f.onset = e.onset != 0 ? std::max(e.onset, e.start) : e.start;
         f.sources = e.sources.size();
         f.sources_capped = e.sources_capped;
         f.connections = e.connections;
