@@ -17,5 +17,6 @@ enum ExitCode : int {
 int analyze_pcap(int argc, char** argv);
 int submit(int argc, char** argv);
 int vm(int argc, char** argv);
+int operator_script(int argc, char** argv);
 
 }  // namespace botscope::cli

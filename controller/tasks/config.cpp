@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 namespace botscope::tasks {
 
@@ -21,6 +22,7 @@ namespace {
 
 constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
 constexpr const char* kMainSection = "botscope";
+constexpr const char* kFakenetSection = "fakenet";
 
 util::Error config_error(const fs::path& file, const std::string& what) {
     return {"config", file.string() + ": " + what};
@@ -68,7 +70,148 @@ bool valid_transport(const std::string& t) {
     return valid_ip(t.substr(4, colon - 4)) && parse_int(t.substr(colon + 1), 1, 65535);
 }
 
+bool parse_bool(const std::string& v, bool& out) {
+    if (v != "true" && v != "false")
+        return false;
+    out = v == "true";
+    return true;
+}
+
+std::optional<std::uint16_t> parse_port(const std::string& v) {
+    auto n = parse_int(v, 1, 65535);
+    if (!n)
+        return std::nullopt;
+    return static_cast<std::uint16_t>(*n);
+}
+
+/// [fakenet]: every key checked like the others.
+util::Result<util::Done> read_fakenet(QSettings& s, const fs::path& path, FakenetConfig& f) {
+    std::string subnet, address, target;
+    s.beginGroup(kFakenetSection);
+    for (const QString& qk : s.childKeys()) {
+        std::string k = qk.toStdString(), v = text_value(s, qk);
+        bool ok = true;
+        if (k == "enabled")
+            ok = parse_bool(v, f.enabled);
+        else if (k == "bridge")
+            ok = !(f.bridge = v).empty() && f.bridge.size() < 16;
+        else if (k == "subnet")
+            ok = !(subnet = v).empty();
+        else if (k == "address")
+            ok = !(address = v).empty();
+        else if (k == "target")
+            ok = !(target = v).empty();
+        else if (k == "listen") {
+            auto ip = fakenet::parse_ipv4(v);
+            ok = ip.has_value();
+            f.listen = ip.value_or(0);
+        } else if (k == "tcp_port" || k == "udp_port") {
+            auto p = parse_port(v);
+            ok = p.has_value();
+            (k == "tcp_port" ? f.tcp_port : f.udp_port) = p.value_or(0);
+        } else if (k == "firewall")
+            ok = parse_bool(v, f.firewall);
+        else if (k == "control")
+            ok = !(f.control = v).empty() && f.control.is_absolute();
+        else if (k == "lock")
+            ok = !(f.lock = v).empty() && f.lock.is_absolute();
+        else if (k == "log_file")
+            ok = !(f.log_file = v).empty() && f.log_file.is_absolute();
+        else if (k == "operator")
+            f.operator_script = v;
+        else if (k == "mail_keep") {
+            auto n = parse_int(v, 0, 10'000);
+            ok = n.has_value();
+            f.mail_keep = static_cast<std::size_t>(n.value_or(0));
+        } else if (k == "dns") {
+            if (auto r = parse_dns_overrides(v, f); !r) {
+                s.endGroup();
+                return config_error(path, r.error().message + " in [fakenet] dns");
+            }
+        } else {
+            s.endGroup();
+            return config_error(path, "unknown key '" + k + "' in [fakenet]");
+        }
+        if (!ok) {
+            s.endGroup();
+            return config_error(path, "bad value '" + v + "' for " + k + " in [fakenet]");
+        }
+    }
+    s.endGroup();
+    if (!subnet.empty()) {
+        auto n = fakenet::Subnet::parse(subnet);
+        if (!n || n->prefix < 16 || n->prefix > 30)
+            return config_error(path, "bad value '" + subnet +
+                                          "' for subnet in [fakenet] (a network /16 to /30, "
+                                          "like 10.66.0.0/24)");
+        f.sandbox.subnet = *n;
+    }
+    for (auto [key, text, field] : {std::tuple{"address", &address, &f.sandbox.host},
+                                    std::tuple{"target", &target, &f.sandbox.target}}) {
+        if (text->empty())
+            continue;
+        auto ip = fakenet::parse_ipv4(*text);
+        if (!ip)
+            return config_error(path, "bad value '" + *text + "' for " + key + " in [fakenet]");
+        *field = *ip;
+    }
+    return util::Done{};
+}
+
+/// The sandbox's addresses must agree with each other and with the machines.
+util::Result<util::Done> check_fakenet(const fs::path& where, Config& c) {
+    auto& sb = c.fakenet.sandbox;
+    const std::string net = sb.subnet.to_string();
+    if (!sb.contains(sb.host))
+        return config_error(where, "[fakenet] address " + fakenet::format_ipv4(sb.host) +
+                                       " is not in " + net);
+    if (!sb.contains(sb.target) || sb.target == sb.host)
+        return config_error(where, "[fakenet] target " + fakenet::format_ipv4(sb.target) +
+                                       " must be an address of " + net + " other than the host");
+    sb.guests.clear();
+    for (const auto& m : c.machines) {
+        auto ip = fakenet::parse_ipv4(m.ip);
+        if (!ip || !sb.contains(*ip)) {
+            if (c.fakenet.enabled)
+                return config_error(where, "machine " + m.name + "'s ip " + m.ip +
+                                               " is not in fakenet's subnet " + net);
+            continue;
+        }
+        if (*ip == sb.host || *ip == sb.target)
+            return config_error(where, "machine " + m.name + "'s ip " + m.ip +
+                                           " is fakenet's address or target");
+        sb.guests.push_back(*ip);
+    }
+    return util::Done{};
+}
+
 }  // namespace
+
+util::Result<util::Done> parse_dns_overrides(const std::string& value, FakenetConfig& out) {
+    QString raw = QString::fromStdString(value);
+    for (const QString& entry : raw.split(',', Qt::SkipEmptyParts)) {
+        std::string e = entry.trimmed().toStdString();
+        auto eq = e.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == e.size())
+            return util::Error{"config", "bad entry '" + e + "' (NAME=ADDRESS or NAME=nxdomain)"};
+        std::string name = e.substr(0, eq), answer = e.substr(eq + 1);
+        for (char& ch : name)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        while (!name.empty() && name.back() == '.')
+            name.pop_back();
+        if (name.empty() || name.size() > 253)
+            return util::Error{"config", "bad name in '" + e + "'"};
+        if (answer == "nxdomain" || answer == "NXDOMAIN") {
+            out.dns_nxdomain.insert(name);
+            continue;
+        }
+        auto ip = fakenet::parse_ipv4(answer);
+        if (!ip)
+            return util::Error{"config", "bad address in '" + e + "'"};
+        out.dns_names[name] = *ip;
+    }
+    return util::Done{};
+}
 
 const Machine* Config::machine(const std::string& name) const {
     for (const auto& m : machines)
@@ -86,6 +229,7 @@ Config default_config() {
     m.ip = "10.66.0.10";
     m.secret_file = "/var/lib/botscope/testguest/agent.secret";
     c.machines.push_back(m);
+    c.fakenet.sandbox.guests = {0x0A42000Au};
     return c;
 }
 
@@ -144,6 +288,8 @@ util::Result<Config> read_config_file(const fs::path& path) {
                 ok = megabytes(c.capture_max_bytes);
             else if (k == "dropped_max_mb")
                 ok = megabytes(c.dropped_max_bytes);
+            else if (k == "signatures_dir")
+                ok = !(c.signatures_dir = v).empty();
             else if (k == "destroy_after")
                 ok = (v == "true" || v == "false") && ((c.destroy_after = v == "true"), true);
             else if (k == "machines") {
@@ -158,9 +304,13 @@ util::Result<Config> read_config_file(const fs::path& path) {
         }
         s.endGroup();
     }
+    if (groups.contains(kFakenetSection)) {
+        if (auto r = read_fakenet(s, path, c.fakenet); !r)
+            return r.error();
+    }
     if (!listed)
         for (const QString& g : groups)
-            if (g != kMainSection)
+            if (g != kMainSection && g != kFakenetSection)
                 order.push_back(g.toStdString());
 
     std::set<std::string> seen;
@@ -208,13 +358,15 @@ util::Result<Config> read_config_file(const fs::path& path) {
         c.machines.push_back(std::move(m));
     }
     for (const QString& g : groups)
-        if (g != kMainSection && !seen.count(g.toStdString()))
+        if (g != kMainSection && g != kFakenetSection && !seen.count(g.toStdString()))
             return config_error(path, "section [" + g.toStdString() +
                                           "] is not in machines = (list it, or remove it)");
     if (c.machines.empty() && listed)
         return config_error(path, "machines = lists no machine");
     if (c.machines.empty())
         c.machines = default_config().machines;
+    if (auto r = check_fakenet(path, c); !r)
+        return r.error();
     return c;
 }
 

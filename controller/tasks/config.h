@@ -10,10 +10,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "fakenet/sandbox.h"
 #include "util/result.h"
 
 namespace botscope::tasks {
@@ -32,6 +35,26 @@ struct Machine {
     std::string interface;
 };
 
+/// [fakenet]: the fake internet on the analysis network (one instance serves every guest on it).
+struct FakenetConfig {
+    bool enabled = true;               ///< false: guests get no answers (the firewall still holds)
+    std::string bridge = "virbr-bs0";  ///< the analysis network's bridge
+    /// subnet, address (the host's, which fakenet listens on and every name resolves to) and
+    /// target ($TARGET of operator scripts); `guests` are the machines' addresses.
+    fakenet::Sandbox sandbox;
+    fakenet::Ipv4 listen = 0;  ///< where fakenet binds; 0: sandbox.host
+    std::uint16_t tcp_port = 65530;
+    std::uint16_t udp_port = 65530;
+    bool firewall = true;  ///< the nftables table and the decoy addresses (deny by default)
+    std::filesystem::path control = "/run/botscope/fakenet.sock";
+    std::filesystem::path lock = "/run/botscope/fakenet.lock";
+    std::filesystem::path log_file = "/var/log/botscope/fakenet.log";
+    std::string operator_script = "default";  ///< a name in signatures/operator, a path, or ""
+    std::map<std::string, fakenet::Ipv4> dns_names;  ///< lower-case name -> sandbox address
+    std::set<std::string> dns_nxdomain;              ///< names answered NXDOMAIN (a dead C&C)
+    std::size_t mail_keep = 20;                      ///< messages stored per task as .eml
+};
+
 struct Config {
     std::filesystem::path source;  ///< the file read; empty = built-in defaults
     std::filesystem::path data_dir = "/var/lib/botscope";
@@ -43,7 +66,10 @@ struct Config {
     std::uint64_t dropped_max_bytes = 256ull << 20;  ///< fetched dropped files, in total
     bool destroy_after =
         true;  ///< power the VM off after a task (an infected VM idles at 25 % CPU)
+    /// signatures/ (YARA rules, operator scripts); default: the source tree's.
+    std::filesystem::path signatures_dir = BOTSCOPE_SIGNATURES_DIR;
     std::vector<Machine> machines;
+    FakenetConfig fakenet;
 
     const Machine* machine(const std::string& name) const;
 };
@@ -62,6 +88,9 @@ util::Result<Config> read_config_file(const std::filesystem::path& path);
 
 /// The built-in configuration: the bundled test guest.
 Config default_config();
+
+/// Parses a [fakenet] dns value: "name=10.66.0.5, dead.example=nxdomain". Errors name the entry.
+util::Result<util::Done> parse_dns_overrides(const std::string& value, FakenetConfig& out);
 
 /// The documented search order, for messages: which file was read, or "built-in defaults".
 std::string describe_source(const Config& config);

@@ -193,3 +193,63 @@ TEST_CASE("the sample's name in the guest never comes from the user's file name"
 }
 
 }  // namespace botscope::tasks
+
+namespace botscope::tasks {
+
+TEST_CASE("[fakenet]: every key is read and checked, and the machines must be on its network") {
+    TempIni f(R"([fakenet]
+enabled = true
+bridge = virbr-lab1
+subnet = 10.77.0.0/24
+address = 10.77.0.1
+target = 10.77.0.250
+tcp_port = 40000
+udp_port = 40001
+firewall = true
+control = /run/bs/fn.sock
+lock = /run/bs/fn.lock
+log_file = /var/log/bs/fn.log
+operator = quiet
+dns = cnc.example.test=10.77.0.5, Dead.Example.test.=nxdomain
+mail_keep = 3
+
+[lab]
+domain = lab-xp
+ip = 10.77.0.21
+secret_file = /srv/lab.secret
+)");
+    auto r = read_config_file(f.path);
+    REQUIRE_MESSAGE(r.ok(), r.error().message);
+    const FakenetConfig& fn = r->fakenet;
+    CHECK(fn.bridge == "virbr-lab1");
+    CHECK(fn.sandbox.subnet.to_string() == "10.77.0.0/24");
+    CHECK(fakenet::format_ipv4(fn.sandbox.host) == "10.77.0.1");
+    CHECK(fakenet::format_ipv4(fn.sandbox.target) == "10.77.0.250");
+    CHECK(fn.sandbox.guests == std::vector<fakenet::Ipv4>{0x0A4D0015u});
+    CHECK(fn.tcp_port == 40000);
+    CHECK(fn.udp_port == 40001);
+    CHECK(fn.control == "/run/bs/fn.sock");
+    CHECK(fn.operator_script == "quiet");
+    CHECK(fn.dns_names.at("cnc.example.test") == 0x0A4D0005u);
+    CHECK(fn.dns_nxdomain.count("dead.example.test") == 1);
+    CHECK(fn.mail_keep == 3);
+    REQUIRE(r->machines.size() == 1);  // [fakenet] is no machine
+}
+
+TEST_CASE("[fakenet]: typos and addresses outside the sandbox are errors naming the key") {
+    CHECK(error_of("[fakenet]\nenable = true\n").find("unknown key 'enable' in [fakenet]") !=
+          std::string::npos);
+    CHECK(error_of("[fakenet]\nsubnet = 10.66.0.1/24\n").find("subnet") != std::string::npos);
+    CHECK(error_of("[fakenet]\ntarget = 192.0.2.1\n").find("target 192.0.2.1") !=
+          std::string::npos);
+    CHECK(error_of("[fakenet]\ntcp_port = 70000\n").find("tcp_port") != std::string::npos);
+    CHECK(error_of("[fakenet]\ndns = cnc.example\n").find("dns") != std::string::npos);
+    CHECK(error_of("[fakenet]\ncontrol = relative.sock\n").find("control") != std::string::npos);
+    CHECK(error_of("[x]\ndomain = x\nip = 192.168.1.5\nsecret_file = /s\n")
+              .find("not in fakenet's subnet 10.66.0.0/24") != std::string::npos);
+    // With fakenet off, a machine elsewhere is fine.
+    TempIni off("[fakenet]\nenabled = false\n[x]\ndomain = x\nip = 192.168.1.5\nsecret_file = /s\n");
+    CHECK(read_config_file(off.path).ok());
+}
+
+}  // namespace botscope::tasks
