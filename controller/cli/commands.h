@@ -12,11 +12,13 @@ enum ExitCode : int {
     kExitOutput = 4,       // the output could not be written
     kExitTask = 5,         // the task (or vm check) failed; the report says at which stage
     kExitUnavailable = 6,  // no machine can take the task: quarantined, busy or unknown
+    kExitFakenet = 7,      // fakenet is not running and could not be started
 };
 
 int analyze_pcap(int argc, char** argv);
 int submit(int argc, char** argv);
 int vm(int argc, char** argv);
+int fakenet(int argc, char** argv);
 int operator_script(int argc, char** argv);
 
 }  // namespace botscope::cli

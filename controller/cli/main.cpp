@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  submit SAMPLE [--timeout S]          run a sample in an analysis VM, write its report\n"
     "  vm list | check NAME | release NAME  the analysis machines and their quarantine\n"
+    "  fakenet start | stop | status | ...  the fake internet on the analysis network\n"
     "  operator list | check | from-pcap    the IRC operator's scripts\n"
     "  analyze-pcap FILE [--json] [-o OUT]   analyse a capture taken elsewhere\n"
     "  help                                  show this help\n"
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
             return submit(argc - 1, argv + 1);
         if (cmd == "vm")
             return vm(argc - 1, argv + 1);
+        if (cmd == "fakenet")
+            return fakenet(argc - 1, argv + 1);
         if (cmd == "operator")
             return operator_script(argc - 1, argv + 1);
         if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "cli/commands.h"
+#include "cli/fakenet_daemon.h"
 #include "cli/options.h"
 #include "cli/status_line.h"
 #include "report/network_json.h"
@@ -16,22 +17,30 @@ namespace botscope::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: botscope submit SAMPLE [--timeout S] [--machine NAME] [--json] [--quiet]\n"
+    "usage: botscope submit SAMPLE [--timeout S] [--machine NAME] [--operator NAME|FILE|none]\n"
+    "                       [--dns NAME=ADDR|NAME=nxdomain]... [--json] [--quiet]\n"
     "                       [--config FILE] [--data-dir DIR]\n"
     "\n"
     "Runs SAMPLE in an analysis VM: reverts the VM to its clean snapshot, captures its\n"
     "traffic, has the guest agent run the sample for the run time, collects the processes,\n"
     "dropped files, listening sockets and autostart entries, analyses the capture, and writes\n"
-    "DATA/tasks/<id>/report.json (with dump.pcap and files/ beside it).\n"
+    "DATA/tasks/<id>/report.json (with dump.pcap and files/ beside it). Meanwhile fakenet\n"
+    "answers everything the sample sends (it is started when it is not running), and its IRC\n"
+    "server plays the botmaster with an operator script (signatures/operator).\n"
     "\n"
     "  --timeout S       run time in seconds (default: timeout in the configuration, 30)\n"
     "  --machine NAME    use this machine (default: the first free one not in quarantine)\n"
+    "  --operator X      the IRC operator's script: a name in signatures/operator, a file,\n"
+    "                    or none (default: operator in [fakenet], `default`)\n"
+    "  --dns NAME=ADDR   answer NAME with ADDR (a sandbox address) for this task; NAME=nxdomain\n"
+    "                    plays a dead C&C; repeatable\n"
     "  --json            print the report instead of the summary\n"
     "  --quiet           no progress display\n" CONFIG_OPTIONS_HELP
     "\n"
-    "exit codes: 0 analysed, 2 usage, 3 sample or configuration unreadable,\n"
-    "            5 the task failed (the report says at which stage and why),\n"
-    "            6 no machine can take the task (quarantined, busy or unknown)\n";
+    "exit codes: 0 analysed, 2 usage, 3 sample, configuration, operator script or --dns\n"
+    "            refused, 5 the task failed (the report says at which stage and why),\n"
+    "            6 no machine can take the task (quarantined, busy or unknown),\n"
+    "            7 fakenet is not running and could not be started\n";
 
 }  // namespace
 
@@ -53,7 +62,7 @@ int submit(int argc, char** argv) {
         } else if (int used = parse_config_option(argc, argv, i, sources); used != 0) {
             if (used < 0)
                 return kExitUsage;
-        } else if (a == "--timeout" || a == "--machine") {
+        } else if (a == "--timeout" || a == "--machine" || a == "--operator" || a == "--dns") {
             if (i + 1 >= argc) {
                 std::fprintf(stderr, "botscope submit: %s needs a value\n", argv[i]);
                 return kExitUsage;
@@ -61,6 +70,10 @@ int submit(int argc, char** argv) {
             std::string v = argv[++i];
             if (a == "--machine") {
                 request.machine = v;
+            } else if (a == "--operator") {
+                request.operator_script = v;
+            } else if (a == "--dns") {
+                request.dns.push_back(v);
             } else {
                 auto s = parse_seconds(v);
                 if (!s) {
@@ -93,6 +106,17 @@ int submit(int argc, char** argv) {
         std::fprintf(stderr, "botscope submit: %s\n", config.error().message.c_str());
         return kExitInput;
     }
+    if (config->fakenet.enabled) {
+        auto f = ensure_fakenet(config.value());
+        if (!f) {
+            std::fprintf(stderr, "botscope submit: %s\n", f.error().message.c_str());
+            return kExitFakenet;
+        }
+        if (f->started && !quiet)
+            std::fprintf(stderr, "botscope submit: started fakenet (pid %lld; botscope fakenet "
+                                 "status)\n",
+                         static_cast<long long>(f->status.value("pid", 0)));
+    }
     // "revert...", "inject...", "run 12/30 s" on one terminal line.
     StatusLine status(!quiet && !json);
     auto outcome = tasks::run_task(
@@ -110,7 +134,7 @@ int submit(int argc, char** argv) {
     if (!outcome) {
         const auto& e = outcome.error();
         std::fprintf(stderr, "botscope submit: %s\n", e.message.c_str());
-        if (e.code == "sample")
+        if (e.code == "sample" || e.code == "operator" || e.code == "dns")
             return kExitInput;
         if (e.code == "no_machine" || e.code == "unknown_machine")
             return kExitUnavailable;

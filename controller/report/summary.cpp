@@ -403,19 +403,108 @@ void behavior(Out& o, const Json& b) {
             s += " sha256 " + str(d, "sha256");
         o.line("download", s + cause(b, d));
     }
-    std::size_t idle = 0;
-    for (const auto& c : list(b, "commands"))
-        idle += list(c, "followed_by").empty() ? 1 : 0;
-    if (!list(b, "commands").empty())
-        o.line("commands", std::to_string(list(b, "commands").size()) + " received, " +
-                               std::to_string(idle) + " without a behaviour seen");
 }
+
+namespace {
+
+/// The name the bot looked up for `server`: the last answer naming its address before the
+/// session began (everything resolves to the sinkhole in the sandbox, so the latest wins).
+std::string cnc_name(const Json& net, const Json& server, double start) {
+    std::string name;
+    if (!net.contains("dns"))
+        return name;
+    for (const auto& t : list(net["dns"], "transactions")) {
+        if (real(t, "ts") > start)
+            break;
+        for (const auto& a : list(t, "answers"))
+            if (str(a, "type") == "A" && str(a, "rdata") == str(server, "ip"))
+                name = str(t, "query");
+    }
+    return name;
+}
+
+/// Who commands the bot: per IRC C&C session its server (and the name the bot looked up),
+/// password, nick, channels and keys, as an ISP needs them to find infected customers.
+void cnc_card(Out& o, const Json& report) {
+    const Json& net = report["network"];
+    if (!report.contains("behavior") || !report["behavior"].is_object() ||
+        !report["behavior"].contains("cnc"))
+        return;
+    std::size_t shown = 0;
+    for (const auto& c : list(report["behavior"]["cnc"], "irc")) {
+        if (shown++ == 3)
+            break;
+        std::string name = cnc_name(net, c["server"], real(c, "start"));
+        std::string s = "irc " + (name.empty() ? "" : clean(name) + " ") + "(" + ep(c["server"]) +
+                        ")  nick " + clean(str(c, "nick"));
+        // The session's password and channel keys are in the network part.
+        const Json* session = nullptr;
+        if (net.contains("irc"))
+            for (const auto& x : list(net["irc"], "sessions"))
+                if (num(x, "flow") == num(c, "flow"))
+                    session = &x;
+        if (session && (*session).contains("password") && (*session)["password"].is_string())
+            s += "  pass " + clean(str(*session, "password"));
+        o.line("cnc", s);
+        if (session)
+            for (const auto& ch : list(*session, "channels")) {
+                std::string key = str(ch, "key");
+                o.line("", "  channel " + clean(str(ch, "name")) +
+                               (key.empty() ? "" : " key " + clean(key)));
+            }
+    }
+}
+
+/// What one finding is, in a few words, for the list of commands.
+std::string finding_brief(const Json& b, const std::string& section, std::size_t index) {
+    const Json& l = list(b, section.c_str());
+    if (index >= l.size())
+        return section;
+    const Json& f = l[index];
+    if (section == "floods")
+        return str(f, "kind") + " flood on " + str(f, "target") + ", " +
+               std::to_string(num(f, "events")) + " events";
+    if (section == "scans")
+        return str(f, "kind") + " scan, " + std::to_string(num(f, "targets")) + " targets, " +
+               std::to_string(num(f, "targets_answered")) + " answered";
+    if (section == "spam_runs")
+        return "spam run, " + std::to_string(num(f, "messages")) + " messages";
+    if (section == "downloads")
+        return "download " + clean(str(f, "url"));
+    return section;
+}
+
+/// Every command the bot received, in order, with what it set off.
+void commands(Out& o, const Json& b) {
+    const Json& cmds = list(b, "commands");
+    std::size_t shown = 0, idle = 0;
+    for (const auto& c : cmds) {
+        idle += list(c, "followed_by").empty() ? 1 : 0;
+        if (shown == 2 * kMaxItems)
+            continue;
+        std::string where = str(c, "where") == "channel"   ? clean(str(c, "target"))
+                            : str(c, "where") == "private" ? std::string("private")
+                                                           : str(c, "where");
+        o.line(shown++ == 0 ? "commands" : "",
+               clock(c["ts"]) + " " + where + ": " + clean(str(c, "text")));
+        for (const auto& f : list(c, "followed_by"))
+            o.line("", "  -> " + finding_brief(b, str(f, "section"), num(f, "index")) +
+                           fmt(" (+%.1f s)", real(f, "delay")));
+    }
+    o.more(shown, cmds.size());
+    if (!cmds.empty())
+        o.line("", std::to_string(cmds.size()) + " received, " + std::to_string(idle) +
+                       " without a behaviour seen");
+}
+
+}  // namespace
 
 std::string text_summary(const std::string& path, const Json& report) {
     Out o;
     const Json& net = report["network"];
     capture(o, path, net["capture"]);
     flows(o, net);
+    cnc_card(o, report);
     if (net.contains("dns"))
         dns(o, net["dns"]);
     if (net.contains("irc"))
@@ -428,8 +517,10 @@ std::string text_summary(const std::string& path, const Json& report) {
         ftp(o, net["ftp"]);
     if (net.contains("tftp"))
         tftp(o, net["tftp"]);
-    if (report.contains("behavior") && report["behavior"].is_object())
+    if (report.contains("behavior") && report["behavior"].is_object()) {
         behavior(o, report["behavior"]);
+        commands(o, report["behavior"]);
+    }
     if (net.contains("anomalies"))
         anomalies(o, net["anomalies"]);
     return o.text;
@@ -509,10 +600,39 @@ void guest_part(Out& o, const Json& guest) {
 
 }  // namespace
 
+/// What fakenet answered and kept for the task.
+void fakenet_part(Out& o, const Json& f) {
+    if (!f.is_object())
+        return;
+    std::string status = str(f, "status");
+    if (status == "disabled") {
+        o.line("fakenet", "off (the guest's traffic got no answers)");
+        return;
+    }
+    if (status != "ok") {
+        o.line("fakenet", "ERROR: " + clean(str(f, "error")));
+        return;
+    }
+    const Json& op = at(f, "operator");
+    o.line("fakenet", op.is_object() ? "operator " + clean(str(op, "name")) + " (" +
+                                           std::to_string(num(op, "steps")) + " steps)"
+                                     : std::string("no operator"));
+    std::string counts;
+    if (at(f, "counts").is_object())
+        for (const auto& [k, v] : at(f, "counts").items())
+            counts += (counts.empty() ? "" : ", ") + k + " " +
+                      std::to_string(v.is_number() ? v.get<std::uint64_t>() : 0);
+    std::size_t stored = list(at(f, "mail"), "stored").size();
+    if (stored > 0)
+        counts += "; " + std::to_string(stored) + " mails kept in mail/";
+    o.line("", counts + (str(f, "log").empty() ? "" : "; log " + str(f, "log")));
+}
+
 std::string task_summary(const std::string& report_path, const Json& report) {
     Out o;
     task_part(o, at(report, "task"));
     guest_part(o, at(report, "guest"));
+    fakenet_part(o, at(report, "fakenet"));
     std::string text = o.text;
     const Json& net = at(report, "network");
     if (net.is_object() && net.contains("error"))

@@ -21,6 +21,7 @@
 #include "report/behavior_json.h"
 #include "report/network_json.h"
 #include "tasks/agent_session.h"
+#include "tasks/fakenet_session.h"
 #include "tasks/machine_lock.h"
 #include "tasks/task_json.h"
 #include "util/hash.h"
@@ -111,7 +112,8 @@ util::Result<std::pair<std::string, fs::path>> create_task_dir(const fs::path& d
 /// Failures that say nothing about the machine's health.
 bool host_side(const util::Error& e) {
     return e.code == "no_daemon" || e.code == "connect" || e.code == "secret" ||
-           e.code == "capture" || e.code == "data_dir";
+           e.code == "capture" || e.code == "data_dir" || e.code == "fakenet" ||
+           e.code == "firewall";
 }
 
 struct Chosen {
@@ -214,6 +216,18 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     auto sample = read_sample(request.sample);
     if (!sample)
         return sample.error();
+    std::optional<OperatorChoice> op;
+    Json dns = nullptr;
+    if (config.fakenet.enabled) {
+        auto o = choose_operator(config, request.operator_script);
+        if (!o)
+            return o.error();
+        op = std::move(o.value());
+        auto d = dns_overrides(config, request.dns);
+        if (!d)
+            return d.error();
+        dns = std::move(d.value());
+    }
     machinery::QuarantineStore health(config.data_dir / "machines");
     auto chosen = choose_machine(config, request, health);
     if (!chosen)
@@ -230,16 +244,32 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     const fs::path pcap = t.dir / "dump.pcap";
     stage_log.open(t.dir / "task.log");
 
-    // --- revert -------------------------------------------------------------------------------
-    say("revert");
+    // --- fakenet: the firewall in place (always), the task begun on the guest's address -------
+    say("fakenet");
     auto st = Clock::now();
+    bool fakenet_begun = false;
+    if (auto r = ensure_isolation(config); !r) {
+        t.fail("fakenet", r.error());
+    } else if (config.fakenet.enabled) {
+        if (auto b = begin_fakenet(config, t.id, m, t.dir, op, dns); !b)
+            t.fail("fakenet", b.error());
+        else
+            fakenet_begun = true;
+    }
+    t.stages["fakenet"] = since(st);
+
+    // --- revert -------------------------------------------------------------------------------
+    const bool reverting = !t.failed();
+    if (reverting)
+        say("revert");
+    st = Clock::now();
     machinery::Options mo;
     mo.call_timeout = config.libvirt_timeout;
     std::optional<machinery::Hypervisor> hv;
     machinery::LiveDevices devices;
     // A second attempt (on a fresh connection when the first one died) rides out a transient
     // failure; a missing domain or snapshot, or no daemon, will not go away by retrying.
-    for (int attempt = 1;; ++attempt) {
+    for (int attempt = 1; !t.failed(); ++attempt) {
         util::Error e;
         if (!hv || !hv->alive()) {
             hv.reset();
@@ -265,7 +295,8 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
         }
         t.warnings.push_back("revert failed, retrying once: " + e.message);
     }
-    t.stages["revert"] = since(st);
+    if (reverting)
+        t.stages["revert"] = since(st);
 
     // --- capture ------------------------------------------------------------------------------
     std::optional<capture::LiveCapture> cap;
@@ -391,6 +422,20 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
             t.capture = capture_json(s.value(), t.interface);
         cap.reset();
     }
+    Json fakenet_part = Json{{"status", "disabled"}};
+    if (fakenet_begun) {
+        // After the capture: everything the guest sent while it was recorded has been served.
+        if (auto f = end_fakenet(config, t.id); !f) {
+            fakenet_part = Json{{"status", "error"}, {"error", f.error().message}};
+            t.warnings.push_back("fakenet: " + f.error().message);
+        } else {
+            fakenet_part = Json{{"status", "ok"}};
+            for (auto& [k, v] : f->items())
+                fakenet_part[k] = std::move(v);
+        }
+    } else if (config.fakenet.enabled) {
+        fakenet_part = Json{{"status", "error"}, {"error", "the task did not reach fakenet"}};
+    }
     if (hv && config.destroy_after) {
         if (auto r = hv->destroy(m.domain); !r)
             t.warnings.push_back("after the task: " + r.error().message);
@@ -469,6 +514,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     doc["guest"] = t.guest;
     doc["network"] = std::move(network);
     doc["behavior"] = std::move(behavior);
+    doc["fakenet"] = std::move(fakenet_part);
     doc["task"]["finished"] = util::utc_now_iso8601();
     doc["task"]["stages"]["report"] = since(st);
     std::string err =

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "report/json_common.h"
 #include "tasks/config.h"
@@ -27,6 +28,9 @@ struct SubmitRequest {
     std::filesystem::path sample;
     std::optional<std::chrono::seconds> timeout;  ///< run time; default: the configured one
     std::optional<std::string> machine;           ///< default: the first free, healthy machine
+    /// The IRC operator: a script name, a file, or "none"; default: the configured one.
+    std::optional<std::string> operator_script;
+    std::vector<std::string> dns;  ///< "name=10.66.0.5" or "name=nxdomain", for this task only
 };
 
 /// How a task ended. A task that got a folder always has a report there, failed or not.
@@ -50,8 +54,9 @@ using StageFn = std::function<void(std::string_view stage, double elapsed, doubl
 /// The largest sample accepted: the agent protocol's largest body.
 inline constexpr std::uint64_t kMaxSampleBytes = 64ull << 20;
 
-/// Runs one task. An Error means no task was started (sample unreadable, no usable machine,
-/// data directory unwritable); codes: sample, no_machine, unknown_machine, data_dir.
+/// Runs one task. An Error means no task was started (sample unreadable, operator script or DNS
+/// answers refused, no usable machine, data directory unwritable); codes: sample, operator,
+/// dns, no_machine, unknown_machine, data_dir.
 util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& request,
                                    const StageFn& progress = {});
 

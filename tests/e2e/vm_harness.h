@@ -9,22 +9,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/process.h"
+
 namespace botscope::e2e {
 
-struct Run {
-    int exit_code = -1;
-    std::string out, err;
-    double seconds = 0;
-};
+using Run = testing::Run;
 
 /// Runs $BOTSCOPE_BIN with `args`; kills it after `deadline` (the test then fails on the exit
 /// code, it does not hang).
 Run botscope(const std::vector<std::string>& args,
              std::chrono::seconds deadline = std::chrono::seconds(240));
 
+/// The JSON a command printed; fails the test (with its output) when it is not JSON.
+nlohmann::json parse_json(const Run& r);
+
 /// A temporary folder holding botscope.ini and data/, removed at the end.
 struct Sandbox {
-    explicit Sandbox(const std::string& extra_main = "", const std::string& extra_machine = "");
+    explicit Sandbox(const std::string& extra_main = "", const std::string& extra_machine = "",
+                     const std::string& extra_sections = "");
     ~Sandbox();
     std::vector<std::string> with(std::vector<std::string> args) const;  ///< + --config
     std::filesystem::path root, config, data;
@@ -32,6 +34,8 @@ struct Sandbox {
 
 /// The bundled sample (tests/e2e/netprobe.sh).
 std::string sample();
+/// The bundled bot emulator (tests/samples), static Linux build.
+std::string botemu();
 /// The test guest's secret file.
 std::string secret_file();
 
