@@ -109,7 +109,7 @@ Client::~Client() {
         ::close(fd_);
 }
 
-Client::Client(Client&& o) noexcept : fd_(o.fd_), options_(o.options_) {
+Client::Client(Client&& o) noexcept : fd_(o.fd_), options_(o.options_), limit_(o.limit_) {
     o.fd_ = -1;
 }
 
@@ -119,6 +119,7 @@ Client& Client::operator=(Client&& o) noexcept {
             ::close(fd_);
         fd_ = o.fd_;
         options_ = o.options_;
+        limit_ = o.limit_;
         o.fd_ = -1;
     }
     return *this;
@@ -425,10 +426,16 @@ Result<std::uint32_t> Client::exec(std::string_view name, const std::vector<std:
     return pid;
 }
 
-Result<std::vector<json>> Client::paged(std::string_view op, json* last) {
-    std::vector<json> out;
+Result<Done> Client::paged(std::string_view op, std::size_t cap, ListCut& cut, json* last,
+                           const std::function<bool(const json&, std::size_t&)>& take) {
+    std::size_t seen = 0, bytes = 0;
     std::int64_t start = 0;
-    for (int pages = 0;; ++pages) {
+    auto stop = [&](std::string why) {
+        cut.truncated = true;
+        cut.why = std::move(why);
+        return Done{};
+    };
+    for (;;) {
         auto r = call({{"op", op}, {"start", start}});
         if (!r)
             return r.error();
@@ -436,83 +443,99 @@ Result<std::vector<json>> Client::paged(std::string_view op, json* last) {
         if (!entries)
             return fail("bad_response", std::string(op) + " response has no entries");
         for (const auto& e : *entries) {
-            if (out.size() >= options_.max_entries)
-                return Error{"too_large", std::string(op) + ": more than " +
-                                              std::to_string(options_.max_entries) + " entries"};
-            if (e.is_object())
-                out.push_back(e);
+            // Every entry counts, objects or not: the cap bounds pages as well as memory, since
+            // a page that advances holds at least one entry.
+            if (seen >= cap)
+                return stop("more than the protocol's " + std::to_string(cap) + " entries");
+            ++seen;
+            if (!e.is_object() || !take(e, bytes))
+                ++cut.malformed;
+            if (bytes > options_.max_list_bytes)
+                return stop("over " + std::to_string(options_.max_list_bytes >> 20) +
+                            " MiB of text");
         }
         auto next = proto::get_int(r->header, "next");
         bool more = flag(r->header, "more");
+        if (flag(r->header, "truncated"))
+            cut.truncated = true;
         if (last)
-            *last = r->header;
+            *last = std::move(r->header);
         if (!more)
-            return out;
-        // A page must make progress, or a hostile agent could keep the client paging forever.
-        if (!next || *next <= start || entries->empty() || pages > 100'000)
+            return Done{};
+        if (seen >= cap)
+            return stop("more than the protocol's " + std::to_string(cap) + " entries");
+        if (!next || *next <= start || entries->empty())
             return fail("bad_response", std::string(op) + " pages do not advance");
         start = *next;
     }
 }
 
 Result<ProcessList> Client::processes() {
+    ProcessList out;
     json last;
-    auto r = paged(proto::op::kProcesses, &last);
+    auto r = paged(proto::op::kProcesses, proto::kMaxProcessEvents, out.cut, &last,
+                   [&](const json& e, std::size_t& bytes) {
+                       ProcessEvent ev;
+                       ev.seq = u64(e, "seq");
+                       ev.type = str(e, "type");
+                       ev.pid = u32(e, "pid");
+                       ev.ppid = u32(e, "ppid");
+                       ev.image = str(e, "image");
+                       ev.cmdline = str(e, "cmdline");
+                       ev.in_tree = flag(e, "in_tree");
+                       ev.time_ms = proto::get_int(e, "time_ms").value_or(0);
+                       if (auto c = proto::get_int(e, "exit_code");
+                           c && *c >= INT32_MIN && *c <= INT32_MAX)
+                           ev.exit_code = static_cast<int>(*c);
+                       if (ev.pid == 0 || (ev.type != "start" && ev.type != "exit"))
+                           return false;
+                       bytes += sizeof ev + ev.image.size() + ev.cmdline.size();
+                       out.events.push_back(std::move(ev));
+                       return true;
+                   });
     if (!r)
         return r.error();
-    ProcessList out;
-    out.truncated = flag(last, "truncated");
     if (const json* alive = proto::get_array(last, "tree_alive"))
         for (const auto& v : *alive)
-            if (v.is_number_unsigned() && out.tree_alive.size() < options_.max_entries)
+            if (v.is_number_unsigned() && out.tree_alive.size() < proto::kMaxProcessEvents)
                 out.tree_alive.push_back(static_cast<std::uint32_t>(v.get<std::uint64_t>()));
-    for (const auto& e : r.value()) {
-        ProcessEvent ev;
-        ev.seq = u64(e, "seq");
-        ev.type = str(e, "type");
-        ev.pid = u32(e, "pid");
-        ev.ppid = u32(e, "ppid");
-        ev.image = str(e, "image");
-        ev.cmdline = str(e, "cmdline");
-        ev.in_tree = flag(e, "in_tree");
-        ev.time_ms = proto::get_int(e, "time_ms").value_or(0);
-        if (auto c = proto::get_int(e, "exit_code"); c && *c >= INT32_MIN && *c <= INT32_MAX)
-            ev.exit_code = static_cast<int>(*c);
-        out.events.push_back(std::move(ev));
-    }
     return out;
 }
 
 Result<DroppedList> Client::dropped() {
-    json last;
-    auto r = paged(proto::op::kDropped, &last);
+    DroppedList out;
+    auto r = paged(proto::op::kDropped, proto::kMaxDropped, out.cut, nullptr,
+                   [&](const json& e, std::size_t& bytes) {
+                       DroppedFile f;
+                       f.id = proto::get_int(e, "id").value_or(0);
+                       f.path = str(e, "path");
+                       f.status = str(e, "status");
+                       f.size = u64(e, "size");
+                       f.too_large = flag(e, "too_large");
+                       std::array<std::uint8_t, 32> tmp{};
+                       if (proto::from_hex(str(e, "sha256"), tmp))
+                           f.sha256 = proto::to_hex(tmp);
+                       if (f.path.empty())
+                           return false;
+                       bytes += sizeof f + f.path.size() + f.status.size();
+                       out.files.push_back(std::move(f));
+                       return true;
+                   });
     if (!r)
         return r.error();
-    DroppedList out;
-    out.truncated = flag(last, "truncated");
-    for (const auto& e : r.value()) {
-        DroppedFile f;
-        f.id = proto::get_int(e, "id").value_or(0);
-        f.path = str(e, "path");
-        f.status = str(e, "status");
-        f.size = u64(e, "size");
-        f.too_large = flag(e, "too_large");
-        std::string sha = str(e, "sha256");
-        std::array<std::uint8_t, 32> tmp{};
-        if (proto::from_hex(sha, tmp))
-            f.sha256 = proto::to_hex(tmp);
-        out.files.push_back(std::move(f));
-    }
     return out;
 }
 
-Result<FetchedFile> Client::fetch(std::int64_t id, const fs::path& store_dir) {
+Result<FetchedFile> Client::fetch(std::int64_t id, const fs::path& store_dir,
+                                  std::uint64_t max_size) {
     Deadline d = deadline();
     json req{{"op", proto::op::kFetch}, {"id", id}};
     if (auto s = send_frame(req, {}, d); !s)
         return s.error();
     std::uint32_t body_len = 0;
-    auto head = checked(req, read_header(d, proto::kMaxBody, body_len));
+    auto head = checked(
+        req, read_header(d, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_size, proto::kMaxBody)),
+                         body_len));
     if (!head) {
         // An error response carries no body; anything else means the stream is out of step.
         if (body_len != 0)
@@ -582,33 +605,44 @@ Result<FetchedFile> Client::fetch(std::int64_t id, const fs::path& store_dir) {
     return f;
 }
 
-Result<std::vector<ListenSocket>> Client::sockets() {
-    auto r = paged(proto::op::kSockets, nullptr);
+Result<SocketList> Client::sockets() {
+    SocketList out;
+    auto r = paged(proto::op::kSockets, proto::kMaxSockets, out.cut, nullptr,
+                   [&](const json& e, std::size_t& bytes) {
+                       ListenSocket s;
+                       s.proto = str(e, "proto");
+                       s.address = str(e, "address");
+                       s.image = str(e, "image");
+                       auto port = u64(e, "port");
+                       s.port = port <= 65535 ? static_cast<std::uint16_t>(port) : 0;
+                       s.pid = u32(e, "pid");
+                       s.in_tree = flag(e, "in_tree");
+                       if (s.proto.empty())
+                           return false;
+                       bytes += sizeof s + s.proto.size() + s.address.size() + s.image.size();
+                       out.sockets.push_back(std::move(s));
+                       return true;
+                   });
     if (!r)
         return r.error();
-    std::vector<ListenSocket> out;
-    for (const auto& e : r.value()) {
-        ListenSocket s;
-        s.proto = str(e, "proto");
-        s.address = str(e, "address");
-        s.image = str(e, "image");
-        auto port = u64(e, "port");
-        s.port = port <= 65535 ? static_cast<std::uint16_t>(port) : 0;
-        s.pid = u32(e, "pid");
-        s.in_tree = flag(e, "in_tree");
-        out.push_back(std::move(s));
-    }
     return out;
 }
 
-Result<std::vector<AutostartEntry>> Client::autostart() {
-    auto r = paged(proto::op::kAutostart, nullptr);
+Result<AutostartList> Client::autostart() {
+    AutostartList out;
+    auto r = paged(proto::op::kAutostart, proto::kMaxAutostart, out.cut, nullptr,
+                   [&](const json& e, std::size_t& bytes) {
+                       AutostartEntry a{str(e, "kind"), str(e, "location"), str(e, "name"),
+                                        str(e, "value"), str(e, "status")};
+                       if (a.kind.empty())
+                           return false;
+                       bytes += sizeof a + a.kind.size() + a.location.size() + a.name.size() +
+                                a.value.size() + a.status.size();
+                       out.entries.push_back(std::move(a));
+                       return true;
+                   });
     if (!r)
         return r.error();
-    std::vector<AutostartEntry> out;
-    for (const auto& e : r.value())
-        out.push_back({str(e, "kind"), str(e, "location"), str(e, "name"), str(e, "value"),
-                       str(e, "status")});
     return out;
 }
 
@@ -622,7 +656,7 @@ Result<std::vector<std::uint32_t>> Client::kill(std::optional<std::uint32_t> pid
     std::vector<std::uint32_t> out;
     if (const json* k = proto::get_array(r->header, "killed"))
         for (const auto& v : *k)
-            if (v.is_number_unsigned() && out.size() < options_.max_entries)
+            if (v.is_number_unsigned() && out.size() < proto::kMaxProcessEvents)
                 out.push_back(static_cast<std::uint32_t>(v.get<std::uint64_t>()));
     return out;
 }

@@ -5,13 +5,17 @@
 //
 // Nothing the guest sends is trusted: every frame is checked against the protocol limits before
 // anything is allocated, every field is type-checked, strings are cut at kMaxFieldBytes, lists
-// at Limits::max_entries, and fetched files are stored under their SHA-256 in a folder the
-// caller names, never under a name from the guest. Every failure is a value (Error), never an
-// exception; after a transport or framing error the connection is closed and further calls fail.
+// at the protocol's own caps (kMaxProcessEvents, kMaxDropped, ...) and a byte budget, entries
+// become typed structs page by page (a page's JSON is never kept), and fetched files are stored
+// under their SHA-256 in a folder the caller names, never under a name from the guest. Every
+// call ends by its own deadline and by the caller's overall one (`limit_until`), so no agent
+// can keep a stage going. Every failure is a value (Error), never an exception; after a
+// transport or framing error the connection is closed and further calls fail.
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,8 +41,9 @@ struct Options {
     std::chrono::milliseconds connect_timeout{10'000};
     /// Deadline of one call, from sending the request to the last byte of the response.
     std::chrono::milliseconds call_timeout{30'000};
-    /// Most entries accepted in one list (processes, dropped files, sockets, autostart).
-    std::size_t max_entries = 20'000;
+    /// Most bytes of text kept from one list across all its pages; past it the list is cut
+    /// and marked truncated (4 096 process events of two full fields each fit).
+    std::size_t max_list_bytes = 24u << 20;
 };
 
 struct Hello {
@@ -69,10 +74,17 @@ struct ProcessEvent {
     std::int64_t time_ms = 0;
 };
 
+/// What the client left out of a list, beyond what the agent itself reported as truncated.
+struct ListCut {
+    bool truncated = false;        ///< the agent said so, or a cap below was reached
+    std::uint64_t malformed = 0;   ///< entries that were not objects, or lacked a required field
+    std::string why;               ///< empty, or which cap cut the list
+};
+
 struct ProcessList {
     std::vector<ProcessEvent> events;
     std::vector<std::uint32_t> tree_alive;
-    bool truncated = false;
+    ListCut cut;
 };
 
 struct DroppedFile {
@@ -84,7 +96,7 @@ struct DroppedFile {
 
 struct DroppedList {
     std::vector<DroppedFile> files;
-    bool truncated = false;
+    ListCut cut;
 };
 
 struct FetchedFile {
@@ -100,8 +112,18 @@ struct ListenSocket {
     bool in_tree = false;
 };
 
+struct SocketList {
+    std::vector<ListenSocket> sockets;
+    ListCut cut;
+};
+
 struct AutostartEntry {
     std::string kind, location, name, value, status;
+};
+
+struct AutostartList {
+    std::vector<AutostartEntry> entries;
+    ListCut cut;
 };
 
 /// One response: its header and (for operations that have one) its body.
@@ -142,10 +164,12 @@ public:
     Result<std::uint32_t> exec(std::string_view name, const std::vector<std::string>& args = {});
     Result<ProcessList> processes();
     Result<DroppedList> dropped();
-    /// Fetches a dropped file into `store_dir`, named by its SHA-256 (checked on arrival).
-    Result<FetchedFile> fetch(std::int64_t id, const std::filesystem::path& store_dir);
-    Result<std::vector<ListenSocket>> sockets();
-    Result<std::vector<AutostartEntry>> autostart();
+    /// Fetches a dropped file into `store_dir`, named by its SHA-256 (checked on arrival). A
+    /// body over `max_size` is refused before anything is written (code too_large).
+    Result<FetchedFile> fetch(std::int64_t id, const std::filesystem::path& store_dir,
+                              std::uint64_t max_size = proto::kMaxBody);
+    Result<SocketList> sockets();
+    Result<AutostartList> autostart();
     /// Kills the tree of `pid`, or of every process the run started.
     Result<std::vector<std::uint32_t>> kill(std::optional<std::uint32_t> pid = std::nullopt);
     /// Sets the guest clock; returns the guest's time afterwards.
@@ -161,10 +185,17 @@ public:
 
     bool connected() const { return fd_ >= 0; }
 
+    using Deadline = std::chrono::steady_clock::time_point;
+    /// Every later call ends by `d` as well as by its own call_timeout: the deadline of the
+    /// stage the caller is in (collect), whatever the agent does page after page.
+    void limit_until(std::optional<Deadline> d) { limit_ = d; }
+
 private:
     Client(int fd, Options options) : fd_(fd), options_(options) {}
-    using Deadline = std::chrono::steady_clock::time_point;
-    Deadline deadline() const { return std::chrono::steady_clock::now() + options_.call_timeout; }
+    Deadline deadline() const {
+        auto d = std::chrono::steady_clock::now() + options_.call_timeout;
+        return limit_ && *limit_ < d ? *limit_ : d;
+    }
     Result<Done> write_all(std::span<const std::uint8_t> data, Deadline d);
     Result<Done> read_exact(std::uint8_t* p, std::size_t n, Deadline d);
     Result<Done> send_frame(const nlohmann::json& header, std::span<const std::uint8_t> body,
@@ -173,11 +204,16 @@ private:
     Result<Response> read_header(Deadline d, std::uint32_t max_body, std::uint32_t& body_len);
     Result<Response> read_frame(Deadline d, std::uint32_t max_body);
     Result<Response> checked(const nlohmann::json& request, Result<Response> r);
-    Result<std::vector<nlohmann::json>> paged(std::string_view op, nlohmann::json* last);
+    /// Pages through list `op`, giving each object entry to `take` as it arrives (false: the
+    /// entry lacked what makes it usable). At most `cap` entries, counting malformed ones, and
+    /// options_.max_list_bytes of text (`take` adds what it kept to `bytes`).
+    Result<Done> paged(std::string_view op, std::size_t cap, ListCut& cut, nlohmann::json* last,
+                       const std::function<bool(const nlohmann::json&, std::size_t& bytes)>& take);
     Error fail(std::string code, std::string message);
 
     int fd_ = -1;
     Options options_;
+    std::optional<Deadline> limit_;
 };
 
 }  // namespace botscope::agent

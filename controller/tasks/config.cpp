@@ -284,6 +284,8 @@ util::Result<Config> read_config_file(const fs::path& path) {
                 ok = seconds(c.libvirt_timeout, 3'600);
             else if (k == "agent_timeout")
                 ok = seconds(c.agent_timeout, 3'600);
+            else if (k == "collect_timeout")
+                ok = seconds(c.collect_timeout, 3'600);
             else if (k == "capture_max_mb")
                 ok = megabytes(c.capture_max_bytes);
             else if (k == "dropped_max_mb")

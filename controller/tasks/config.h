@@ -62,6 +62,8 @@ struct Config {
     std::chrono::seconds timeout{30};                ///< default run time of a sample
     std::chrono::seconds libvirt_timeout{60};        ///< deadline of one libvirt call
     std::chrono::seconds agent_timeout{20};          ///< connect + authenticate after a revert
+    /// The whole collect stage, whatever the agent answers: 256 files of 1 MiB take 3 s here.
+    std::chrono::seconds collect_timeout{120};
     std::uint64_t capture_max_bytes = 256ull << 20;  ///< pcap size cap per task
     std::uint64_t dropped_max_bytes = 256ull << 20;  ///< fetched dropped files, in total
     bool destroy_after =

@@ -24,9 +24,19 @@ Json hello_json(const agent::Hello& h) {
             {"work_dir", h.work_dir}};
 }
 
+Json cut_json(const agent::ListCut& c) {
+    return {{"truncated", c.truncated},
+            {"malformed", c.malformed},
+            {"why", c.why.empty() ? Json(nullptr) : Json(c.why)}};
+}
+
 void collect_guest(agent::Client& client, const std::filesystem::path& files_dir,
-                   std::uint64_t max_bytes, Json& guest) {
+                   std::uint64_t max_bytes, std::chrono::steady_clock::time_point deadline,
+                   Json& guest) {
+    using Clock = std::chrono::steady_clock;
+    client.limit_until(deadline);
     Json errors = Json::array();
+    Json cut = Json::object();
     auto procs = client.processes();
     if (!procs) {
         guest["error"] = "cannot read the process list: " + procs.error().text();
@@ -42,7 +52,8 @@ void collect_guest(agent::Client& client, const std::filesystem::path& files_dir
         }
         guest["processes"] = {{"events", std::move(events)},
                               {"alive_at_end", procs->tree_alive},
-                              {"truncated", procs->truncated}};
+                              {"truncated", procs->cut.truncated}};
+        cut["processes"] = cut_json(procs->cut);
     }
 
     Json dropped = Json::array();
@@ -50,7 +61,8 @@ void collect_guest(agent::Client& client, const std::filesystem::path& files_dir
     if (auto d = client.dropped(); !d) {
         errors.push_back("dropped: " + d.error().text());
     } else {
-        dropped_truncated = d->truncated;
+        dropped_truncated = d->cut.truncated;
+        cut["dropped"] = cut_json(d->cut);
         std::uint64_t fetched_bytes = 0;
         std::error_code ec;
         std::filesystem::create_directories(files_dir, ec);
@@ -64,11 +76,23 @@ void collect_guest(agent::Client& client, const std::filesystem::path& files_dir
                 j["not_stored"] = "too large or unreadable in the guest";
             } else if (fetched_bytes + f.size > max_bytes) {
                 j["not_stored"] = "the task's dropped_max_mb was reached";
-            } else if (auto got = client.fetch(f.id, files_dir); !got) {
+            } else if (Clock::now() >= deadline) {
+                j["not_stored"] = "the collect stage's deadline passed";
+            } else if (!client.connected()) {
+                j["not_stored"] = "the agent's connection was lost";
+            } else if (auto got = client.fetch(f.id, files_dir, max_bytes - fetched_bytes);
+                       !got) {
                 j["not_stored"] = got.error().text();
             } else {
+                // What arrived is what the report shows; the listing is the guest's word only.
                 fetched_bytes += got->size;
                 j["stored"] = "files/" + got->sha256;
+                if (got->size != f.size || got->sha256 != f.sha256) {
+                    j["listed"] = {{"size", f.size}, {"sha256", f.sha256}};
+                    j["mismatch"] = true;
+                    j["size"] = got->size;
+                    j["sha256"] = got->sha256;
+                }
             }
             dropped.push_back(std::move(j));
         }
@@ -79,7 +103,8 @@ void collect_guest(agent::Client& client, const std::filesystem::path& files_dir
     if (auto s = client.sockets(); !s) {
         errors.push_back("sockets: " + s.error().text());
     } else {
-        for (const auto& l : s.value())
+        cut["listening"] = cut_json(s->cut);
+        for (const auto& l : s->sockets)
             sockets.push_back({{"proto", l.proto},
                                {"address", l.address},
                                {"port", l.port},
@@ -93,7 +118,8 @@ void collect_guest(agent::Client& client, const std::filesystem::path& files_dir
     if (auto a = client.autostart(); !a) {
         errors.push_back("autostart: " + a.error().text());
     } else {
-        for (const auto& e : a.value())
+        cut["autostart"] = cut_json(a->cut);
+        for (const auto& e : a->entries)
             autostart.push_back({{"kind", e.kind},
                                  {"location", e.location},
                                  {"name", e.name},
@@ -106,7 +132,9 @@ void collect_guest(agent::Client& client, const std::filesystem::path& files_dir
         errors.push_back("kill: " + k.error().text());
     else
         guest["killed"] = k.value();
+    guest["lists"] = std::move(cut);
     guest["errors"] = std::move(errors);
+    client.limit_until(std::nullopt);
 }
 
 Json capture_json(const capture::Stats& s, const std::string& interface) {

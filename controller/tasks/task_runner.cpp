@@ -46,7 +46,9 @@ struct Sample {
 };
 
 util::Result<Sample> read_sample(const fs::path& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Non-blocking, so that a FIFO or a device given as the sample fails the check below
+    // instead of hanging the open; reads of a regular file ignore the flag.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return util::Error{"sample", "cannot read " + path.string() + ": " + std::strerror(errno)};
     struct stat st {};
@@ -156,6 +158,13 @@ util::Result<Chosen> choose_machine(const Config& config, const SubmitRequest& r
             why += "\n  " + m->name + ": " + lock.error().message;
             continue;
         }
+        // The task that held the lock may have just quarantined the machine.
+        h = health.get(m->name);
+        if (!h || h->quarantined) {
+            why += "\n  " + m->name + ": " +
+                   (h ? "quarantined by the task that held it" : h.error().message);
+            continue;
+        }
         return Chosen{m, std::move(lock.value())};
     }
     return util::Error{"no_machine", "no machine can take the task:" + why};
@@ -187,7 +196,44 @@ struct Task {
     }
 };
 
+class LibvirtMachinery final : public Machinery {
+public:
+    explicit LibvirtMachinery(machinery::Hypervisor hv) : hv_(std::move(hv)) {}
+    util::Result<util::Done> revert(const std::string& domain,
+                                    const std::string& snapshot) override {
+        return hv_.revert(domain, snapshot);
+    }
+    util::Result<machinery::LiveDevices> live_devices(const std::string& domain,
+                                                      const std::string& channel) override {
+        return hv_.live_devices(domain, channel);
+    }
+    util::Result<machinery::DomainState> state(const std::string& domain) override {
+        return hv_.state(domain);
+    }
+    util::Result<util::Done> destroy(const std::string& domain) override {
+        return hv_.destroy(domain);
+    }
+    bool alive() const override { return hv_.alive(); }
+
+private:
+    machinery::Hypervisor hv_;
+};
+
 }  // namespace
+
+Backends real_backends() {
+    Backends b;
+    b.connect = [](const Config& config) -> util::Result<std::unique_ptr<Machinery>> {
+        machinery::Options mo;
+        mo.call_timeout = config.libvirt_timeout;
+        auto h = machinery::Hypervisor::connect(config.libvirt_uri, mo);
+        if (!h)
+            return h.error();
+        return std::unique_ptr<Machinery>(std::make_unique<LibvirtMachinery>(std::move(h.value())));
+    };
+    b.isolate = [](const Config& config) { return ensure_isolation(config); };
+    return b;
+}
 
 std::string guest_sample_name(const fs::path& sample, const std::string& platform) {
     std::string ext = sample.extension().string();
@@ -201,7 +247,7 @@ std::string guest_sample_name(const fs::path& sample, const std::string& platfor
 }
 
 util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& request,
-                                   const StageFn& progress) {
+                                   const StageFn& progress, const Backends& backends) {
     const auto wall_start = Clock::now();
     // task.log: one line per stage as it starts, flushed at once, so that an operator (or a
     // test) watching the task's folder sees where a running task is.
@@ -248,7 +294,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     say("fakenet");
     auto st = Clock::now();
     bool fakenet_begun = false;
-    if (auto r = ensure_isolation(config); !r) {
+    if (auto r = backends.isolate(config); !r) {
         t.fail("fakenet", r.error());
     } else if (config.fakenet.enabled) {
         if (auto b = begin_fakenet(config, t.id, m, t.dir, op, dns); !b)
@@ -263,9 +309,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     if (reverting)
         say("revert");
     st = Clock::now();
-    machinery::Options mo;
-    mo.call_timeout = config.libvirt_timeout;
-    std::optional<machinery::Hypervisor> hv;
+    std::unique_ptr<Machinery> hv;
     machinery::LiveDevices devices;
     // A second attempt (on a fresh connection when the first one died) rides out a transient
     // failure; a missing domain or snapshot, or no daemon, will not go away by retrying.
@@ -273,10 +317,10 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
         util::Error e;
         if (!hv || !hv->alive()) {
             hv.reset();
-            if (auto h = machinery::Hypervisor::connect(config.libvirt_uri, mo); !h)
+            if (auto h = backends.connect(config); !h)
                 e = h.error();
             else
-                hv.emplace(std::move(h.value()));
+                hv = std::move(h.value());
         }
         if (hv) {
             if (auto r = hv->revert(m.domain, m.snapshot); !r)
@@ -311,8 +355,10 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
                                                    m.name + "]"});
         } else {
             // A fresh tap sends one IPv6 router solicitation of the host's own: not the sample's.
-            if (auto r = capture::disable_ipv6(t.interface); !r)
-                t.warnings.push_back(r.error().message);
+            // An interface the configuration names is the operator's: left as it is.
+            if (m.interface.empty())
+                if (auto r = capture::disable_ipv6(t.interface); !r)
+                    t.warnings.push_back(r.error().message);
             capture::Options co;
             co.max_bytes = config.capture_max_bytes;
             auto c = capture::LiveCapture::start(t.interface, pcap, co);
@@ -326,10 +372,14 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
 
     // --- inject -------------------------------------------------------------------------------
     std::optional<agent::Client> client;
+    std::vector<std::uint8_t> secret_bytes;
+    bool sample_started = false;
     if (!t.failed()) {
         say("inject");
         st = Clock::now();
         auto secret = read_secret(m);
+        if (secret)
+            secret_bytes = secret.value();
         if (!secret) {
             t.fail("inject", secret.error());
         } else if (auto c =
@@ -360,6 +410,8 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
                     t.fail("inject", pid.error());
                 else
                     t.guest["pid"] = pid.value();
+                // From the exec on, the sample may be running even when exec's answer was lost.
+                sample_started = true;
             }
         }
         t.stages["inject"] = since(st);
@@ -403,9 +455,22 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     if (!t.failed()) {
         say("collect");
         st = Clock::now();
-        collect_guest(*client, t.dir / "files", config.dropped_max_bytes, t.guest);
-        if (t.guest.contains("error"))
-            t.fail("collect", {"agent", t.guest["error"].get<std::string>()});
+        // A new connection and a new handshake: whatever took over the old stream while the
+        // sample ran (a process that killed or replaced the agent) must prove the secret again,
+        // and a run longer than the agent's idle deadline finds a fresh session.
+        client.reset();
+        const auto deadline = st + config.collect_timeout;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (auto c = connect_agent(m, devices.agent_socket, secret_bytes,
+                                   std::min<std::chrono::milliseconds>(config.agent_timeout, left));
+            !c) {
+            t.fail("collect", c.error());
+        } else {
+            client.emplace(std::move(c.value()));
+            collect_guest(*client, t.dir / "files", config.dropped_max_bytes, deadline, t.guest);
+            if (t.guest.contains("error"))
+                t.fail("collect", {"agent", t.guest["error"].get<std::string>()});
+        }
         t.stages["collect"] = since(st);
     }
     client.reset();
@@ -469,6 +534,11 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     if (!t.failed()) {
         if (auto r = health.record_success(m.name); !r)
             t.warnings.push_back(r.error().message);
+    } else if (sample_started) {
+        // What happened after the sample started is the sample's doing, not the machine's: the
+        // next task's revert and handshake show whether the machine itself is broken.
+        t.warnings.push_back("not counted towards the machine's quarantine: the sample was "
+                             "running when the task failed");
     } else if (!host_side(t.error) && t.failed_stage != "analyse") {
         auto h = health.record_failure(m.name, t.failed_stage + ": " + t.error.message);
         if (!h)

@@ -5,24 +5,52 @@
 //
 // Every step has a deadline (libvirt calls, the agent's connect and calls, the capture's stop),
 // so a dead VM, a silent agent or a stopped daemon ends the task with a reason, never a hang.
-// A failure of the machine itself (revert, agent, the VM stopping during the run) counts towards
-// its quarantine (machinery/quarantine.h); a failure of the host (libvirtd not running, the
-// secret unreadable) does not.
+// A failure of the machine before the sample runs (revert, the agent not answering, inject)
+// counts towards its quarantine (machinery/quarantine.h). Nothing after that does: a sample can
+// power the guest off, kill or replace the agent, and a batch of such samples must not empty
+// the pool. A failure of the host (libvirtd not running, the secret unreadable) never counts.
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "machinery/machinery.h"
 #include "report/json_common.h"
 #include "tasks/config.h"
 #include "util/result.h"
 
 namespace botscope::tasks {
+
+/// What a task asks of the hypervisor, for one connection: machinery::Hypervisor in
+/// production; a test gives its own to run the real pipeline without a VM.
+class Machinery {
+public:
+    virtual ~Machinery() = default;
+    virtual util::Result<util::Done> revert(const std::string& domain,
+                                            const std::string& snapshot) = 0;
+    virtual util::Result<machinery::LiveDevices> live_devices(const std::string& domain,
+                                                              const std::string& channel) = 0;
+    virtual util::Result<machinery::DomainState> state(const std::string& domain) = 0;
+    virtual util::Result<util::Done> destroy(const std::string& domain) = 0;
+    /// False once the connection died: the task connects again before its next call.
+    virtual bool alive() const = 0;
+};
+
+/// The world a task runs in. `connect` opens a machinery connection; `isolate` makes sure the
+/// analysis network's firewall is in place (tasks/fakenet_session.h).
+struct Backends {
+    std::function<util::Result<std::unique_ptr<Machinery>>(const Config&)> connect;
+    std::function<util::Result<util::Done>(const Config&)> isolate;
+};
+
+/// libvirt and nftables.
+Backends real_backends();
 
 struct SubmitRequest {
     std::filesystem::path sample;
@@ -58,7 +86,8 @@ inline constexpr std::uint64_t kMaxSampleBytes = 64ull << 20;
 /// answers refused, no usable machine, data directory unwritable); codes: sample, operator,
 /// dns, no_machine, unknown_machine, data_dir.
 util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& request,
-                                   const StageFn& progress = {});
+                                   const StageFn& progress = {},
+                                   const Backends& backends = real_backends());
 
 /// The sample's name inside the guest: "sample" plus its extension when that is plain
 /// (letters and digits, at most 8), ".exe" on Windows when it has none. Never the user's file

@@ -97,7 +97,7 @@ TEST_CASE("a full run: put, exec, process watch, dropped files, sockets, autosta
                     child_seen = true;
             auto s = c->sockets();
             REQUIRE_MESSAGE(s.ok(), s.error().text());
-            socks = s.value();
+            socks = s->sockets;
             int port = 0;
             std::ifstream(sh.scratch.watch / "sample_port.txt") >> port;
             // Wine's GetExtendedTcpTable reports no owner (pid 0) for any socket, so under
@@ -159,12 +159,12 @@ TEST_CASE("a full run: put, exec, process watch, dropped files, sockets, autosta
         auto as = c->autostart();
         REQUIRE_MESSAGE(as.ok(), as.error().text());
         bool autostart_seen = false;
-        for (auto& e : as.value())
+        for (auto& e : as->entries)
             if (e.name.find("botscope") != std::string::npos ||
                 e.value.find("sample") != std::string::npos)
                 autostart_seen = e.status == "added";
         CHECK(autostart_seen);
-        for (auto& e : as.value())
+        for (auto& e : as->entries)
             CHECK(e.name.find("existing") == std::string::npos);  // there before the watch
 
         auto killed = c->kill();

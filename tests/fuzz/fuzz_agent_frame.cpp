@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         botscope::agent::Options o;
         o.call_timeout = std::chrono::milliseconds(50);
-        o.max_entries = 1000;
+        o.max_list_bytes = 1u << 20;
         auto c = botscope::agent::Client::adopt_fd(sv[0], o);
         (void)c.hello();
         (void)c.processes();

@@ -1,0 +1,507 @@
+// The task pipeline without a VM: the real run_task, the real agent client, the real capture
+// (on lo) and the real quarantine store, with the hypervisor and the guest agent played by the
+// test (FakeMachinery below, fake_agent.h). What cannot be checked without a VM (a real revert,
+// a real agent in a real guest) is tests/e2e's.
+//
+// Two halves: the pipeline's own decisions (revert retry, what counts towards quarantine,
+// destroy_after, the dropped-file cap, falling back to the next machine, --timeout, --machine),
+// and a hostile agent (endless pages, huge entries, 20,000 fetches with wrong hashes, an
+// impostor after exec, an agent idle past its deadline), where collect must end within its
+// deadline with bounded memory, the report must stay under its cap, and the machine must not
+// be quarantined for what the sample did.
+
+#include <doctest/doctest.h>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "fake_agent.h"
+#include "machinery/quarantine.h"
+#include "protocol/protocol.h"
+#include "tasks/machine_lock.h"
+#include "tasks/task_runner.h"
+
+// Each case names only the fields it sets (designated initializers); the rest keep defaults.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace botscope::tasks {
+
+namespace {
+
+namespace fs = std::filesystem;
+using test::Behaviour;
+using test::FakeAgent;
+using Json = nlohmann::json;
+
+/// What the fake hypervisor does, per domain, and what it was asked.
+struct World {
+    std::mutex mu;
+    std::map<std::string, int> revert_failures;  ///< transient failures before a revert works
+    std::map<std::string, std::string> revert_error;  ///< a lasting failure code
+    std::map<std::string, std::string> state;         ///< default "running"
+    std::map<std::string, int> reverts, destroys, connects;
+    std::string agent_socket;
+};
+
+class FakeMachinery final : public Machinery {
+public:
+    explicit FakeMachinery(std::shared_ptr<World> w) : w_(std::move(w)) {}
+    util::Result<util::Done> revert(const std::string& domain, const std::string&) override {
+        std::lock_guard lock(w_->mu);
+        ++w_->reverts[domain];
+        if (auto e = w_->revert_error.find(domain); e != w_->revert_error.end())
+            return util::Error{e->second, "domain " + domain + ": " + e->second};
+        if (w_->revert_failures[domain] > 0) {
+            --w_->revert_failures[domain];
+            alive_ = false;  // as Hypervisor after a timeout: the task must connect again
+            return util::Error{"timeout", "libvirt did not answer (played)"};
+        }
+        return util::Done{};
+    }
+    util::Result<machinery::LiveDevices> live_devices(const std::string&,
+                                                      const std::string&) override {
+        std::lock_guard lock(w_->mu);
+        machinery::LiveDevices d;
+        d.agent_socket = w_->agent_socket;
+        return d;
+    }
+    util::Result<machinery::DomainState> state(const std::string& domain) override {
+        std::lock_guard lock(w_->mu);
+        auto s = w_->state.find(domain);
+        return machinery::DomainState{s == w_->state.end() ? "running" : s->second, "played"};
+    }
+    util::Result<util::Done> destroy(const std::string& domain) override {
+        std::lock_guard lock(w_->mu);
+        ++w_->destroys[domain];
+        return util::Done{};
+    }
+    bool alive() const override { return alive_; }
+
+private:
+    std::shared_ptr<World> w_;
+    bool alive_ = true;
+};
+
+std::string random_tag() {
+    std::mt19937_64 r{std::random_device{}()};
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(r()));
+    return buf;
+}
+
+/// A data directory, a secret, a sample and two machines (A and B) on fake domains, captured
+/// on lo; fakenet off. The domains are unique per fixture so machine locks never collide with
+/// another test or a real task.
+struct Pipeline {
+    Pipeline() {
+        dir = fs::temp_directory_path() / ("botscope-pipeline-" + random_tag());
+        fs::create_directories(dir);
+        secret.assign(32, 0);
+        std::mt19937 r{std::random_device{}()};
+        for (auto& b : secret)
+            b = static_cast<std::uint8_t>(r());
+        {
+            std::ofstream(dir / "agent.secret") << agent::proto::to_hex(secret);
+        }
+        ::chmod((dir / "agent.secret").c_str(), 0600);
+        std::ofstream(dir / "sample.bin") << std::string(4096, 'S');
+        config.data_dir = dir / "data";
+        config.timeout = std::chrono::seconds(1);
+        config.agent_timeout = std::chrono::seconds(5);
+        config.collect_timeout = std::chrono::seconds(20);
+        config.fakenet.enabled = false;
+        const std::string tag = random_tag().substr(0, 8);
+        for (const char* name : {"A", "B"}) {
+            Machine m;
+            m.name = name;
+            m.domain = std::string("botscope-fake-") + name + "-" + tag;
+            m.ip = "10.66.0.10";
+            m.secret_file = dir / "agent.secret";
+            m.interface = "lo";
+            config.machines.push_back(m);
+        }
+        world->agent_socket = (dir / "agent.sock").string();
+        backends.connect = [w = world](const Config&) {
+            {
+                std::lock_guard lock(w->mu);
+                ++w->connects["all"];
+            }
+            return util::Result<std::unique_ptr<Machinery>>(
+                std::unique_ptr<Machinery>(std::make_unique<FakeMachinery>(w)));
+        };
+        backends.isolate = [](const Config&) { return util::Result<util::Done>(util::Done{}); };
+    }
+    ~Pipeline() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+
+    std::unique_ptr<FakeAgent> agent(Behaviour b = {}) {
+        return std::make_unique<FakeAgent>(world->agent_socket, secret, b);
+    }
+
+    TaskOutcome run(SubmitRequest req = {}) {
+        req.sample = dir / "sample.bin";
+        auto r = run_task(config, req, {}, backends);
+        REQUIRE_MESSAGE(r.ok(), r.error().text());
+        // What is on disk is what a user reads: the outcome must be that file.
+        std::ifstream in(r->dir / "report.json");
+        REQUIRE(in);
+        Json disk = Json::parse(in);
+        CHECK(disk["task"]["id"] == r->id);
+        return std::move(r.value());
+    }
+
+    machinery::MachineHealth health(const std::string& machine) {
+        machinery::QuarantineStore store(config.data_dir / "machines");
+        auto h = store.get(machine);
+        REQUIRE(h.ok());
+        return h.value();
+    }
+
+    double stage(const TaskOutcome& o, const char* name) {
+        const Json& s = o.report["task"]["stages"];
+        REQUIRE_MESSAGE(s.contains(name), name);
+        return s[name].get<double>();
+    }
+
+    fs::path dir;
+    std::vector<std::uint8_t> secret;
+    Config config;
+    std::shared_ptr<World> world = std::make_shared<World>();
+    Backends backends;
+};
+
+bool has_warning(const TaskOutcome& o, std::string_view text) {
+    for (const auto& w : o.report["task"]["warnings"])
+        if (w.get<std::string>().find(text) != std::string::npos)
+            return true;
+    return false;
+}
+
+std::size_t count_files(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec))
+        return 0;
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), {}));
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: an honest agent, every stage, a fresh handshake for collect") {
+    Pipeline p;
+    auto a = p.agent({.dropped = 2, .file_size = 3000});
+    auto o = p.run();
+    REQUIRE_MESSAGE(o.ok, o.error.text());
+    CHECK(o.machine == "A");
+    for (const char* s : {"revert", "capture", "inject", "run", "collect", "cleanup", "report"})
+        CHECK(o.report["task"]["stages"].contains(s));
+    // Inject and collect each authenticate.
+    CHECK(a->sessions() == 2);
+    const auto ops = a->ops();
+    CHECK(std::count(ops.begin(), ops.end(), "exec") == 1);
+    CHECK(std::count(ops.begin(), ops.end(), "kill") == 1);
+    const Json& files = o.report["guest"]["dropped"]["files"];
+    REQUIRE(files.size() == 2);
+    for (const auto& f : files) {
+        CHECK(f["size"] == 3000);
+        CHECK_FALSE(f.contains("mismatch"));
+        REQUIRE(f["stored"].is_string());
+        CHECK(fs::file_size(o.dir / f["stored"].get<std::string>()) == 3000);
+    }
+    CHECK(o.report["guest"]["processes"]["events"].size() == 2);
+    CHECK(o.report["guest"]["lists"]["processes"]["truncated"] == false);
+    CHECK(p.world->destroys[p.config.machines[0].domain] == 1);
+    CHECK(p.health("A").consecutive_failures == 0);
+}
+
+TEST_CASE("pipeline: a revert that fails once is retried on a new connection") {
+    Pipeline p;
+    auto a = p.agent();
+    p.world->revert_failures[p.config.machines[0].domain] = 1;
+    auto o = p.run();
+    CHECK_MESSAGE(o.ok, o.error.text());
+    CHECK(p.world->reverts[p.config.machines[0].domain] == 2);
+    CHECK(p.world->connects["all"] == 2);
+    CHECK(has_warning(o, "revert failed, retrying once"));
+}
+
+TEST_CASE("pipeline: failures before the sample runs count; twice quarantines; the pool goes on") {
+    Pipeline p;
+    auto a = p.agent();
+    p.world->revert_error[p.config.machines[0].domain] = "no_snapshot";
+    auto first = p.run();
+    CHECK_FALSE(first.ok);
+    CHECK(first.failed_stage == "revert");
+    CHECK(first.error.code == "no_snapshot");
+    CHECK(p.world->reverts[p.config.machines[0].domain] == 1);  // lasting: not retried
+    CHECK(p.health("A").consecutive_failures == 1);
+    CHECK_FALSE(first.quarantined);
+
+    auto second = p.run({.machine = "A"});
+    CHECK_FALSE(second.ok);
+    CHECK(second.quarantined);
+    CHECK(second.report["task"]["error"]["machine_quarantined"] == true);
+    CHECK(p.health("A").quarantined);
+
+    // The quarantined machine is passed over, the next one takes the task.
+    auto third = p.run();
+    CHECK_MESSAGE(third.ok, third.error.text());
+    CHECK(third.machine == "B");
+    auto refused = run_task(p.config, {.sample = p.dir / "sample.bin", .machine = "A"}, {},
+                            p.backends);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == "no_machine");
+    CHECK(refused.error().message.find("quarantined") != std::string::npos);
+}
+
+TEST_CASE("pipeline: the VM stopping under the sample fails the run, not the machine") {
+    Pipeline p;
+    auto a = p.agent();
+    p.world->state[p.config.machines[0].domain] = "shutoff";
+    p.config.timeout = std::chrono::seconds(5);
+    for (int i = 0; i < 3; ++i) {
+        auto o = p.run({.machine = "A"});
+        CHECK_FALSE(o.ok);
+        CHECK(o.failed_stage == "run");
+        CHECK(o.error.code == "vm_stopped");
+        // Noticed at the first state poll, not at the end of the run time.
+        CHECK(p.stage(o, "run") < 2.0);
+        CHECK_FALSE(o.quarantined);
+        CHECK(has_warning(o, "not counted towards the machine's quarantine"));
+    }
+    CHECK(p.health("A").consecutive_failures == 0);
+    CHECK_FALSE(p.health("A").quarantined);
+}
+
+TEST_CASE("pipeline: destroy_after decides whether the VM is powered off") {
+    Pipeline p;
+    auto a = p.agent();
+    p.config.destroy_after = false;
+    CHECK(p.run().ok);
+    CHECK(p.world->destroys[p.config.machines[0].domain] == 0);
+    p.config.destroy_after = true;
+    CHECK(p.run().ok);
+    CHECK(p.world->destroys[p.config.machines[0].domain] == 1);
+}
+
+TEST_CASE("pipeline: --timeout is the run stage; --machine picks one or lists them") {
+    Pipeline p;
+    auto a = p.agent();
+    auto o = p.run({.timeout = std::chrono::seconds(2), .machine = "B"});
+    CHECK(o.ok);
+    CHECK(o.machine == "B");
+    CHECK(o.report["task"]["timeout"] == 2);
+    CHECK(p.stage(o, "run") >= 2.0);
+    CHECK(p.stage(o, "run") < 3.0);
+    auto unknown = run_task(p.config, {.sample = p.dir / "sample.bin", .machine = "C"}, {},
+                            p.backends);
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().code == "unknown_machine");
+    CHECK(unknown.error().message.find("machines: A, B") != std::string::npos);
+}
+
+TEST_CASE("pipeline: a machine another task holds is skipped for the next one") {
+    Pipeline p;
+    auto a = p.agent();
+    auto held = MachineLock::try_lock(p.config.machines[0]);
+    REQUIRE(held.ok());
+    auto o = p.run();
+    CHECK(o.ok);
+    CHECK(o.machine == "B");
+}
+
+TEST_CASE("pipeline: dropped files past dropped_max_mb are listed, not fetched") {
+    Pipeline p;
+    auto a = p.agent({.dropped = 3, .file_size = 600 * 1024});
+    p.config.dropped_max_bytes = 1 << 20;
+    auto o = p.run();
+    REQUIRE(o.ok);
+    const Json& files = o.report["guest"]["dropped"]["files"];
+    REQUIRE(files.size() == 3);
+    CHECK(files[0]["stored"].is_string());
+    for (int i : {1, 2}) {
+        CHECK(files[i]["stored"].is_null());
+        CHECK(files[i]["not_stored"].get<std::string>().find("dropped_max_mb") !=
+              std::string::npos);
+    }
+    CHECK(count_files(o.dir / "files") == 1);
+    const auto ops = a->ops();
+    CHECK(std::count(ops.begin(), ops.end(), "fetch") == 1);
+}
+
+TEST_CASE("pipeline: a FIFO or a directory as the sample is refused at once") {
+    Pipeline p;
+    fs::path fifo = p.dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    for (const fs::path& s : {fifo, p.dir}) {
+        auto r = run_task(p.config, {.sample = s}, {}, p.backends);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == "sample");
+        CHECK(r.error().message.find("not a regular file") != std::string::npos);
+    }
+}
+
+// --- a hostile agent -------------------------------------------------------------------------
+
+TEST_CASE("hostile agent: endless pages of junk end at the protocol's caps") {
+    Pipeline p;
+    auto a = p.agent({.endless_pages = true});
+    auto o = p.run();
+    REQUIRE_MESSAGE(o.ok, o.error.text());
+    const Json& lists = o.report["guest"]["lists"];
+    CHECK(lists["processes"]["truncated"] == true);
+    CHECK(lists["processes"]["malformed"] == agent::proto::kMaxProcessEvents);
+    CHECK(lists["dropped"]["malformed"] == agent::proto::kMaxDropped);
+    CHECK(lists["listening"]["malformed"] == agent::proto::kMaxSockets);
+    CHECK(lists["autostart"]["malformed"] == agent::proto::kMaxAutostart);
+    CHECK(lists["processes"]["why"].get<std::string>().find("4096") != std::string::npos);
+    CHECK(o.report["guest"]["processes"]["events"].empty());
+    const auto ops = a->ops();
+    CHECK(std::count(ops.begin(), ops.end(), "processes") ==
+          static_cast<long>(agent::proto::kMaxProcessEvents));
+    CHECK_FALSE(o.quarantined);
+}
+
+TEST_CASE("hostile agent: slow endless pages end at collect's deadline") {
+    Pipeline p;
+    auto a = p.agent({.endless_pages = true, .page_delay = std::chrono::milliseconds(50)});
+    p.config.collect_timeout = std::chrono::seconds(3);
+    auto o = p.run();
+    CHECK_FALSE(o.ok);
+    CHECK(o.failed_stage == "collect");
+    CHECK(o.error.text().find("deadline") != std::string::npos);
+    // One deadline for the stage, not one per call.
+    CHECK(p.stage(o, "collect") < 3.5);
+    CHECK_FALSE(o.quarantined);
+    CHECK(p.health("A").consecutive_failures == 0);
+}
+
+TEST_CASE("hostile agent: huge entries are cut; memory and the report stay bounded") {
+    // In a child, so that its peak RSS is this case's alone.
+    Pipeline p;
+    const fs::path result = p.dir / "result.json";
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int code = 1;
+        {
+            auto a = p.agent({.file_size = 10,
+                              .field_bytes = 30'000,
+                              .process_events = agent::proto::kMaxProcessEvents});
+            auto r = run_task(p.config, {.sample = p.dir / "sample.bin"}, {}, p.backends);
+            if (r.ok()) {
+                std::ofstream(result) << Json{{"ok", r->ok},
+                                              {"dir", r->dir.string()},
+                                              {"sent", a->bytes_sent()}};
+                code = 0;
+            }
+        }
+        std::_Exit(code);
+    }
+    int status = 0;
+    rusage ru{};
+    REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    Json res = Json::parse(std::ifstream(result));
+    CHECK(res["ok"] == true);
+    // The agent sent 4 096 pages of 60 KiB: 240 MiB that must not be held.
+    CHECK(res["sent"].get<std::uint64_t>() > (200ull << 20));
+    const fs::path report = fs::path(res["dir"].get<std::string>()) / "report.json";
+    Json rep = Json::parse(std::ifstream(report));
+    const Json& events = rep["guest"]["processes"]["events"];
+    CHECK(events.size() == agent::proto::kMaxProcessEvents);
+    for (const auto& e : events) {
+        CHECK(e["image"].get<std::string>().size() == agent::proto::kMaxFieldBytes);
+        CHECK(e["cmdline"].get<std::string>().size() == agent::proto::kMaxFieldBytes);
+    }
+    // The guest part is bounded by the protocol's caps and the field cut, whatever was sent.
+    CHECK(fs::file_size(report) < (32ull << 20));
+    MESSAGE("peak RSS of the task: ", ru.ru_maxrss / 1024, " MiB; report ",
+            fs::file_size(report) >> 20, " MiB");
+#if !defined(__SANITIZE_ADDRESS__) && !defined(BOTSCOPE_SANITIZED)
+    CHECK(ru.ru_maxrss < 160 * 1024);  // KiB
+#endif
+}
+
+TEST_CASE("hostile agent: 20,000 dropped files with wrong hashes: 256 tries, nothing stored") {
+    Pipeline p;
+    auto a = p.agent({.dropped = 20'000, .file_size = 4096, .wrong_hash = true});
+    auto o = p.run();
+    REQUIRE_MESSAGE(o.ok, o.error.text());
+    const Json& files = o.report["guest"]["dropped"]["files"];
+    CHECK(files.size() == agent::proto::kMaxDropped);
+    CHECK(o.report["guest"]["dropped"]["truncated"] == true);
+    for (const auto& f : files) {
+        CHECK(f["stored"].is_null());
+        CHECK(f["not_stored"].get<std::string>().find("hash_mismatch") != std::string::npos);
+    }
+    const auto ops = a->ops();
+    CHECK(std::count(ops.begin(), ops.end(), "fetch") ==
+          static_cast<long>(agent::proto::kMaxDropped));
+    CHECK(count_files(o.dir / "files") == 0);
+    CHECK_FALSE(o.quarantined);
+}
+
+TEST_CASE("hostile agent: what arrives is reported, not what was listed") {
+    Pipeline p;
+    SUBCASE("more than listed, within the budget: stored, flagged") {
+        auto a = p.agent({.file_size = 1024, .send_size = 5000});
+        auto o = p.run();
+        REQUIRE(o.ok);
+        const Json& f = o.report["guest"]["dropped"]["files"][0];
+        CHECK(f["mismatch"] == true);
+        CHECK(f["size"] == 5000);
+        CHECK(f["listed"]["size"] == 1024);
+        CHECK(f["sha256"] != f["listed"]["sha256"]);
+        CHECK(fs::file_size(o.dir / f["stored"].get<std::string>()) == 5000);
+    }
+    SUBCASE("more than the budget: refused before anything is written") {
+        auto a = p.agent({.file_size = 1024, .send_size = 8u << 20});
+        p.config.dropped_max_bytes = 1 << 20;
+        auto o = p.run();
+        CHECK(o.ok);  // the process list was read; what failed after it is listed
+        const Json& f = o.report["guest"]["dropped"]["files"][0];
+        CHECK(f["stored"].is_null());
+        CHECK(f["not_stored"].get<std::string>().find("body_too_large") != std::string::npos);
+        CHECK(count_files(o.dir / "files") == 0);
+        CHECK_FALSE(o.report["guest"]["errors"].empty());
+        // 8 MiB were offered; the client read the header and hung up.
+        CHECK(a->bytes_sent() < (8u << 20));
+    }
+}
+
+TEST_CASE("hostile agent: an impostor that took the channel after exec is unmasked") {
+    Pipeline p;
+    auto a = p.agent({.impostor_after_exec = true});
+    auto o = p.run();
+    CHECK_FALSE(o.ok);
+    CHECK(o.failed_stage == "collect");
+    CHECK(o.error.code == "fake_agent");
+    // Nothing the impostor could say was asked for.
+    const auto ops = a->ops();
+    CHECK(std::count(ops.begin(), ops.end(), "processes") == 0);
+    CHECK(o.report["guest"]["processes"].is_null());
+    CHECK_FALSE(o.quarantined);
+    CHECK(p.health("A").consecutive_failures == 0);
+}
+
+TEST_CASE("hostile agent: a run longer than the agent's idle deadline still collects") {
+    Pipeline p;
+    auto a = p.agent({.idle_timeout = std::chrono::milliseconds(700)});
+    p.config.timeout = std::chrono::seconds(2);
+    auto o = p.run();
+    CHECK_MESSAGE(o.ok, o.error.text());
+    CHECK(a->sessions() == 2);
+    CHECK(o.report["guest"]["processes"]["events"].size() == 2);
+}
+
+}  // namespace botscope::tasks
