@@ -248,6 +248,10 @@ util::Result<FakenetStart> ensure_fakenet(const tasks::Config& c) {
         ::dup2(null, 0);
         ::dup2(log, 1);
         ::dup2(log, 2);
+        // Nothing else the caller had open may live on in the daemon: an inherited lock or
+        // pipe would be held for as long as fakenet runs (`flock F botscope submit` would keep
+        // F locked, `botscope submit | tee` would never see its end).
+        ::close_range(3, ~0U, 0);
         ::chdir("/");
         std::vector<char*> argv;
         for (auto& a : args)
