@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "util/hash.h"
 
@@ -109,18 +110,24 @@ Client::~Client() {
         ::close(fd_);
 }
 
-Client::Client(Client&& o) noexcept : fd_(o.fd_), options_(o.options_), limit_(o.limit_) {
-    o.fd_ = -1;
-}
+Client::Client(Client&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)),
+      options_(o.options_),
+      limit_(o.limit_),
+      send_mac_(o.send_mac_),
+      recv_mac_(o.recv_mac_),
+      reading_(std::move(o.reading_)) {}
 
 Client& Client::operator=(Client&& o) noexcept {
     if (this != &o) {
         if (fd_ >= 0)
             ::close(fd_);
-        fd_ = o.fd_;
+        fd_ = std::exchange(o.fd_, -1);
         options_ = o.options_;
         limit_ = o.limit_;
-        o.fd_ = -1;
+        send_mac_ = o.send_mac_;
+        recv_mac_ = o.recv_mac_;
+        reading_ = std::move(o.reading_);
     }
     return *this;
 }
@@ -250,11 +257,20 @@ Result<Done> Client::send_frame(const json& header, std::span<const std::uint8_t
                                       std::to_string(proto::kMaxBody) + "-byte limit"};
     auto prefix = proto::encode_prefix(static_cast<std::uint32_t>(h.size()),
                                        static_cast<std::uint32_t>(body.size()));
+    std::span<const std::uint8_t> hb{reinterpret_cast<const std::uint8_t*>(h.data()), h.size()};
     if (auto r = write_all(prefix, d); !r)
         return r;
-    if (auto r = write_all({reinterpret_cast<const std::uint8_t*>(h.data()), h.size()}, d); !r)
+    if (auto r = write_all(hb, d); !r)
         return r;
-    return write_all(body, d);
+    if (auto r = write_all(body, d); !r)
+        return r;
+    if (!send_mac_)
+        return Done{};
+    auto mac = send_mac_->next();
+    mac.update(prefix);
+    mac.update(hb);
+    mac.update(body);
+    return write_all(mac.finish(), d);
 }
 
 Result<Response> Client::read_header(Deadline d, std::uint32_t max_body, std::uint32_t& body_len) {
@@ -277,6 +293,11 @@ Result<Response> Client::read_header(Deadline d, std::uint32_t max_body, std::ui
     std::string header(prefix.header_len, '\0');
     if (auto r = read_exact(reinterpret_cast<std::uint8_t*>(header.data()), header.size(), d); !r)
         return r.error();
+    if (recv_mac_) {
+        reading_.emplace(recv_mac_->next());
+        reading_->update(pre);
+        reading_->update({reinterpret_cast<const std::uint8_t*>(header.data()), header.size()});
+    }
     auto parsed = proto::parse_header(header);
     if (!parsed.error.empty())
         return fail(std::string(parsed.error), "response " + parsed.message);
@@ -286,6 +307,30 @@ Result<Response> Client::read_header(Deadline d, std::uint32_t max_body, std::ui
     return resp;
 }
 
+Result<Done> Client::read_body(std::uint8_t* p, std::size_t n, Deadline d) {
+    if (auto r = read_exact(p, n, d); !r)
+        return r;
+    if (reading_)
+        reading_->update({p, n});
+    return Done{};
+}
+
+Result<Done> Client::finish_frame(Deadline d) {
+    if (!reading_)
+        return Done{};
+    proto::Mac got{};
+    auto r = read_exact(got.data(), got.size(), d);
+    auto want = reading_->finish();
+    reading_.reset();
+    if (!r)
+        return r;
+    if (!proto::equal_constant_time(got, want))
+        return fail("bad_mac",
+                    "a frame from the agent failed its MAC: something other than the agent that "
+                    "authenticated is on the channel");
+    return Done{};
+}
+
 Result<Response> Client::read_frame(Deadline d, std::uint32_t max_body) {
     std::uint32_t body_len = 0;
     auto r = read_header(d, max_body, body_len);
@@ -293,8 +338,10 @@ Result<Response> Client::read_frame(Deadline d, std::uint32_t max_body) {
         return r;
     r->body.resize(body_len);
     if (body_len > 0)
-        if (auto b = read_exact(r->body.data(), body_len, d); !b)
+        if (auto b = read_body(r->body.data(), body_len, d); !b)
             return b.error();
+    if (auto f = finish_frame(d); !f)
+        return f.error();
     return r;
 }
 
@@ -304,6 +351,15 @@ Result<Response> Client::read_response(std::uint32_t max_body) {
 
 Result<Done> Client::send_raw(std::span<const std::uint8_t> bytes) {
     return write_all(bytes, deadline());
+}
+
+Result<Done> Client::send_raw_frame(std::span<const std::uint8_t> bytes) {
+    Deadline d = deadline();
+    if (auto r = write_all(bytes, d); !r || !send_mac_)
+        return r;
+    auto mac = send_mac_->next();
+    mac.update(bytes);
+    return write_all(mac.finish(), d);
 }
 
 Result<Response> Client::checked(const json& request, Result<Response> r) {
@@ -362,6 +418,9 @@ Result<Done> Client::authenticate(std::span<const std::uint8_t> secret,
     auto r2 = checked(a2, read_frame(d, 0));
     if (!r2)
         return r2.error();
+    auto keys = proto::session_keys(secret, mine, *theirs);
+    send_mac_ = proto::FrameSigner{keys.controller, 0};
+    recv_mac_ = proto::FrameSigner{keys.agent, 0};
     return Done{};
 }
 
@@ -533,13 +592,18 @@ Result<FetchedFile> Client::fetch(std::int64_t id, const fs::path& store_dir,
     if (auto s = send_frame(req, {}, d); !s)
         return s.error();
     std::uint32_t body_len = 0;
-    auto head = checked(
-        req, read_header(d, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_size, proto::kMaxBody)),
-                         body_len));
+    auto raw = read_header(
+        d, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_size, proto::kMaxBody)),
+        body_len);
+    if (!raw)
+        return raw.error();
+    auto head = checked(req, std::move(raw));
     if (!head) {
         // An error response carries no body; anything else means the stream is out of step.
         if (body_len != 0)
             return fail(head.error().code, head.error().message);
+        if (auto f = finish_frame(d); !f)
+            return f.error();
         return head.error();
     }
     std::array<std::uint8_t, 32> announced{};
@@ -561,7 +625,7 @@ Result<FetchedFile> Client::fetch(std::int64_t id, const fs::path& store_dir,
     std::optional<Error> error;
     while (left > 0) {
         std::size_t n = std::min<std::size_t>(left, buf.size());
-        if (auto r = read_exact(buf.data(), n, d); !r) {
+        if (auto r = read_body(buf.data(), n, d); !r) {
             error = r.error();
             break;
         }
@@ -581,6 +645,10 @@ Result<FetchedFile> Client::fetch(std::int64_t id, const fs::path& store_dir,
             break;
         left -= static_cast<std::uint32_t>(n);
     }
+    // The MAC before the content is believed: a forged frame leaves nothing behind.
+    if (!error)
+        if (auto f = finish_frame(d); !f)
+            error = f.error();
     if (!error && ::fsync(out) != 0)
         error = Error{"io_error", errno_text("fsync")};
     ::close(out);

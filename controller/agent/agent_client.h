@@ -10,7 +10,9 @@
 // under their SHA-256 in a folder the caller names, never under a name from the guest. Every
 // call ends by its own deadline and by the caller's overall one (`limit_until`), so no agent
 // can keep a stage going. Every failure is a value (Error), never an exception; after a
-// transport or framing error the connection is closed and further calls fail.
+// transport or framing error the connection is closed and further calls fail. After the
+// handshake every frame both ways carries a MAC under a key of that session (protocol.h,
+// SessionKeys): a frame that fails it closes the connection (code bad_mac).
 
 #include <chrono>
 #include <cstdint>
@@ -180,6 +182,9 @@ public:
                           std::uint32_t max_body = 0);
     /// Sends raw bytes (tests of the agent's frame checks).
     Result<Done> send_raw(std::span<const std::uint8_t> bytes);
+    /// Sends raw bytes as the session's next frame: the MAC over them follows when the session
+    /// has keys (tests of the agent's checks on authenticated frames).
+    Result<Done> send_raw_frame(std::span<const std::uint8_t> bytes);
     /// Reads one response frame (tests).
     Result<Response> read_response(std::uint32_t max_body = 0);
 
@@ -203,6 +208,10 @@ private:
     /// Reads the prefix and header of a response; the body (prefix body_len) stays unread.
     Result<Response> read_header(Deadline d, std::uint32_t max_body, std::uint32_t& body_len);
     Result<Response> read_frame(Deadline d, std::uint32_t max_body);
+    /// Body bytes of the frame being read (they count towards its MAC).
+    Result<Done> read_body(std::uint8_t* p, std::size_t n, Deadline d);
+    /// The end of the frame being read: its MAC, read and checked when the session has keys.
+    Result<Done> finish_frame(Deadline d);
     Result<Response> checked(const nlohmann::json& request, Result<Response> r);
     /// Pages through list `op`, giving each object entry to `take` as it arrives (false: the
     /// entry lacked what makes it usable). At most `cap` entries, counting malformed ones, and
@@ -214,6 +223,8 @@ private:
     int fd_ = -1;
     Options options_;
     std::optional<Deadline> limit_;
+    std::optional<proto::FrameSigner> send_mac_, recv_mac_;  ///< set by the handshake
+    std::optional<proto::FrameMac> reading_;                 ///< the frame being read
 };
 
 }  // namespace botscope::agent

@@ -32,7 +32,7 @@
 
 namespace botscope::agent::proto {
 
-inline constexpr int kVersion = 1;
+inline constexpr int kVersion = 2;
 inline constexpr std::array<std::uint8_t, 4> kMagic = {'B', 'S', 'A', '1'};
 inline constexpr std::size_t kPrefixSize = 12;
 inline constexpr std::uint32_t kMaxHeader = 64 * 1024;
@@ -88,6 +88,7 @@ inline constexpr std::string_view kTooLarge = "too_large";
 inline constexpr std::string_view kIoError = "io_error";
 inline constexpr std::string_view kOsError = "os_error";
 inline constexpr std::string_view kTimeout = "timeout";
+inline constexpr std::string_view kBadMac = "bad_mac";
 }  // namespace err
 
 /// Authentication labels: each proof covers a label naming its direction, so a proof the agent
@@ -135,6 +136,49 @@ inline Digest client_proof(std::span<const std::uint8_t> secret, const Nonce& cl
                            const Nonce& agent_nonce) {
     return auth_proof(secret, kClientProofLabel, agent_nonce, client_nonce);
 }
+
+/// Labels of the frame keys, one per direction, so that a frame can never be reflected.
+inline constexpr std::string_view kControllerFramesLabel = "botscope-agent-v2 controller frames";
+inline constexpr std::string_view kAgentFramesLabel = "botscope-agent-v2 agent frames";
+/// The MAC trailer after every frame of an authenticated session.
+inline constexpr std::size_t kMacSize = 32;
+using Mac = std::array<std::uint8_t, kMacSize>;
+
+/// One session's frame keys, derived from the secret and both of its nonces: known only to
+/// the two ends of that handshake, so whatever takes over the stream later cannot forge a frame.
+struct SessionKeys {
+    Digest controller{};  ///< frames the controller sends
+    Digest agent{};       ///< frames the agent sends
+};
+inline SessionKeys session_keys(std::span<const std::uint8_t> secret, const Nonce& client_nonce,
+                                const Nonce& agent_nonce) {
+    return {auth_proof(secret, kControllerFramesLabel, client_nonce, agent_nonce),
+            auth_proof(secret, kAgentFramesLabel, client_nonce, agent_nonce)};
+}
+
+/// The MAC of frame number `seq` (0, 1, ... per direction since the handshake):
+/// HMAC-SHA256(key, u64be(seq) || prefix || header || body), fed in pieces as the frame goes.
+class FrameMac {
+public:
+    FrameMac(const Digest& key, std::uint64_t seq) : h_(key) {
+        std::array<std::uint8_t, 8> s{};
+        for (int i = 7; i >= 0; --i, seq >>= 8)
+            s[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seq & 0xff);
+        h_.update(s);
+    }
+    void update(std::span<const std::uint8_t> data) { h_.update(data); }
+    Mac finish() { return h_.finish(); }
+
+private:
+    HmacSha256 h_;
+};
+
+/// One direction of an authenticated session: its key and the number of the next frame.
+struct FrameSigner {
+    Digest key{};
+    std::uint64_t seq = 0;
+    FrameMac next() { return FrameMac(key, seq++); }
+};
 
 /// The fixed 12-byte start of a frame.
 struct Prefix {

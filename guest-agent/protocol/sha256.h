@@ -156,6 +156,40 @@ inline std::array<std::uint8_t, 32> hmac_sha256(std::span<const std::uint8_t> ke
     return outer.finish();
 }
 
+/// Incremental HMAC-SHA256, for messages that arrive or leave in pieces (a frame's body).
+class HmacSha256 {
+public:
+    explicit HmacSha256(std::span<const std::uint8_t> key) {
+        std::array<std::uint8_t, 64> k{};
+        if (key.size() > 64) {
+            auto d = sha256(key);
+            for (std::size_t i = 0; i < d.size(); ++i)
+                k[i] = d[i];
+        } else {
+            for (std::size_t i = 0; i < key.size(); ++i)
+                k[i] = key[i];
+        }
+        std::array<std::uint8_t, 64> ipad{};
+        for (std::size_t i = 0; i < 64; ++i) {
+            ipad[i] = static_cast<std::uint8_t>(k[i] ^ 0x36);
+            opad_[i] = static_cast<std::uint8_t>(k[i] ^ 0x5c);
+        }
+        inner_.update(ipad);
+    }
+    void update(std::span<const std::uint8_t> data) { inner_.update(data); }
+    std::array<std::uint8_t, 32> finish() {
+        auto ih = inner_.finish();
+        Sha256 outer;
+        outer.update(opad_);
+        outer.update(ih);
+        return outer.finish();
+    }
+
+private:
+    Sha256 inner_;
+    std::array<std::uint8_t, 64> opad_{};
+};
+
 /// Lower-case hex.
 inline std::string to_hex(std::span<const std::uint8_t> bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";

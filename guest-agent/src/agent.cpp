@@ -58,16 +58,37 @@ Io read_exact(Stream& st, std::uint8_t* p, std::size_t n, Deadline d) {
     return Io::kOk;
 }
 
-Io discard(Stream& st, std::uint32_t n, Deadline d) {
+/// Reads and drops a body; it still counts towards the frame's MAC.
+Io discard(Stream& st, std::uint32_t n, Deadline d, std::optional<proto::FrameMac>& mac) {
     std::vector<std::uint8_t> buf(std::min<std::size_t>(n, kIoChunk));
     while (n > 0) {
         std::size_t got = 0;
         Io r = st.read_some(buf.data(), std::min<std::size_t>(n, buf.size()), got, d);
         if (r != Io::kOk)
             return r;
+        if (mac)
+            mac->update({buf.data(), got});
         n -= static_cast<std::uint32_t>(got);
     }
     return Io::kOk;
+}
+
+/// The end of a request: its MAC trailer, when the session has keys. kOk only when it matches.
+enum class Trailer : std::uint8_t { kOk, kBad, kLost };
+Trailer check_trailer(Stream& st, Deadline d, std::optional<proto::FrameMac>& mac) {
+    if (!mac)
+        return Trailer::kOk;
+    proto::Mac got{};
+    if (read_exact(st, got.data(), got.size(), d) != Io::kOk)
+        return Trailer::kLost;
+    auto want = mac->finish();
+    mac.reset();
+    return proto::equal_constant_time(got, want) ? Trailer::kOk : Trailer::kBad;
+}
+
+json bad_mac(std::string_view op) {
+    return proto::error_response(op, proto::err::kBadMac,
+                                 "the request failed its MAC; closing the session");
 }
 
 std::string hash_file(const fs::path& p, std::uint64_t limit, std::uint64_t& hashed) {
@@ -123,6 +144,8 @@ struct Agent::Session {
     enum class State : std::uint8_t { kNew, kChallenged, kAuthed } state = State::kNew;
     proto::Nonce client_nonce{};
     proto::Nonce agent_nonce{};
+    // Frame MACs, from the first frame after the handshake on.
+    std::optional<proto::FrameSigner> send_mac, recv_mac;
 
     bool send(const json& header, std::span<const std::uint8_t> body = {}) {
         std::string h = proto::dump_header(header);
@@ -132,13 +155,23 @@ struct Agent::Session {
                                       proto::err::kTooLarge, "response header over the limit"));
         auto prefix = proto::encode_prefix(static_cast<std::uint32_t>(h.size()),
                                            static_cast<std::uint32_t>(body.size()));
+        std::span<const std::uint8_t> hb{reinterpret_cast<const std::uint8_t*>(h.data()),
+                                         h.size()};
         Deadline d = Clock::now() + std::chrono::seconds(60);
         if (stream.write_all(prefix.data(), prefix.size(), d) != Io::kOk)
             return false;
-        if (stream.write_all(reinterpret_cast<const std::uint8_t*>(h.data()), h.size(), d) !=
-            Io::kOk)
+        if (stream.write_all(hb.data(), hb.size(), d) != Io::kOk)
             return false;
-        return body.empty() || stream.write_all(body.data(), body.size(), d) == Io::kOk;
+        if (!body.empty() && stream.write_all(body.data(), body.size(), d) != Io::kOk)
+            return false;
+        if (!send_mac)
+            return true;
+        auto m = send_mac->next();
+        m.update(prefix);
+        m.update(hb);
+        m.update(body);
+        auto mac = m.finish();
+        return stream.write_all(mac.data(), mac.size(), d) == Io::kOk;
     }
 };
 
@@ -184,7 +217,7 @@ void Agent::run_session(Stream& stream) {
         Stream& st;
         ~Finish() { st.finish(); }
     } finish{stream};
-    Session s{stream};
+    Session s{stream, Session::State::kNew, {}, {}, {}, {}};
     const Deadline auth_deadline =
         Clock::now() + std::chrono::milliseconds(config_.auth_timeout_ms);
     for (;;) {
@@ -236,18 +269,36 @@ void Agent::run_session(Stream& stream) {
                                              "frame not complete before the deadline"));
             return;
         }
+        std::optional<proto::FrameMac> mac;
+        if (s.recv_mac) {
+            mac.emplace(s.recv_mac->next());
+            mac->update(pre);
+            mac->update({reinterpret_cast<const std::uint8_t*>(header.data()), header.size()});
+        }
         auto parsed = proto::parse_header(header);
         std::string_view op;
         if (parsed.error.empty()) {
             if (auto o = proto::get_string(parsed.json, "op"))
                 op = *o;
         }
+        // Nothing is acted on before its MAC is checked; put checks it before the file is kept.
+        auto read_rest = [&]() {
+            if (discard(stream, prefix.body_len, frame_deadline, mac) != Io::kOk)
+                return Trailer::kLost;
+            return check_trailer(stream, frame_deadline, mac);
+        };
         if (!parsed.error.empty() || op.empty()) {
             json e = parsed.error.empty()
                          ? proto::error_response("", proto::err::kBadRequest, "no op field")
                          : proto::error_response("", parsed.error, parsed.message);
-            if (!authed || discard(stream, prefix.body_len, frame_deadline) != Io::kOk) {
+            if (!authed) {
                 s.send(e);
+                return;
+            }
+            Trailer t = read_rest();
+            if (t != Trailer::kOk) {
+                if (t == Trailer::kBad)
+                    s.send(bad_mac(""));
                 return;
             }
             if (!s.send(e))
@@ -262,29 +313,45 @@ void Agent::run_session(Stream& stream) {
                 s.send(proto::error_response(op, proto::err::kBadRequest, "fetch takes no body"));
                 return;
             }
+            if (Trailer t = read_rest(); t != Trailer::kOk) {
+                if (t == Trailer::kBad)
+                    s.send(bad_mac(op));
+                return;
+            }
             if (!op_fetch(s, parsed.json))
                 return;
             continue;
         }
-        resp = dispatch(s, parsed.json, prefix.body_len, op, close);
-        if (!close && op != proto::op::kPut && prefix.body_len > 0 &&
-            discard(stream, prefix.body_len, frame_deadline) != Io::kOk)
-            return;
+        if (authed && op != proto::op::kPut) {
+            if (Trailer t = read_rest(); t != Trailer::kOk) {
+                if (t == Trailer::kBad)
+                    s.send(bad_mac(op));
+                return;
+            }
+        }
+        resp = dispatch(s, parsed.json, prefix.body_len, op, mac, close);
         if (!s.send(resp) || close)
             return;
+        if (op == proto::op::kAuth2 && s.state == Session::State::kAuthed && !s.send_mac) {
+            // The handshake's answer went out plain; every frame after it carries a MAC.
+            auto keys = proto::session_keys(config_.secret, s.client_nonce, s.agent_nonce);
+            s.send_mac = proto::FrameSigner{keys.agent, 0};
+            s.recv_mac = proto::FrameSigner{keys.controller, 0};
+        }
     }
 }
 
 json Agent::dispatch(Session& s, const json& req, std::uint32_t body_len, std::string_view op,
-                     bool& close) {
+                     std::optional<proto::FrameMac>& mac, bool& close) {
     using State = Session::State;
     if (s.state != State::kAuthed) {
         close = true;
         if (s.state == State::kNew && op == proto::op::kAuth1) {
             auto version = proto::get_int(req, "version");
             if (!version || *version != proto::kVersion) {
-                json e = proto::error_response(op, proto::err::kBadVersion,
-                                               "this agent speaks protocol version 1");
+                json e = proto::error_response(
+                    op, proto::err::kBadVersion,
+                    "this agent speaks protocol version " + std::to_string(proto::kVersion));
                 e["version"] = proto::kVersion;
                 return e;
             }
@@ -338,7 +405,7 @@ json Agent::dispatch(Session& s, const json& req, std::uint32_t body_len, std::s
     if (op == proto::op::kHello)
         return op_hello();
     if (op == proto::op::kPut)
-        return op_put(s, req, body_len, close);
+        return op_put(s, req, body_len, mac, close);
     if (op == proto::op::kWatchStart)
         return op_watch_start();
     if (op == proto::op::kExec)
@@ -376,13 +443,22 @@ json Agent::op_hello() {
     return r;
 }
 
-json Agent::op_put(Session& s, const json& req, std::uint32_t body_len, bool& close) {
+json Agent::op_put(Session& s, const json& req, std::uint32_t body_len,
+                   std::optional<proto::FrameMac>& mac, bool& close) {
     const auto op = proto::op::kPut;
     const Deadline d = Clock::now() + std::chrono::milliseconds(config_.frame_timeout_ms);
     auto fail_and_discard = [&](std::string_view code, const std::string& msg) {
         // The body must still be read off the stream, or the next frame would start inside it.
-        if (discard(s.stream, body_len, d) != Io::kOk)
+        if (discard(s.stream, body_len, d, mac) != Io::kOk) {
             close = true;
+            return proto::error_response(op, code, msg);
+        }
+        Trailer t = check_trailer(s.stream, d, mac);
+        if (t != Trailer::kOk) {
+            close = true;
+            if (t == Trailer::kBad)
+                return bad_mac(op);
+        }
         return proto::error_response(op, code, msg);
     };
     auto name = proto::get_string(req, "name");
@@ -426,11 +502,21 @@ json Agent::op_put(Session& s, const json& req, std::uint32_t body_len, bool& cl
         }
         left -= static_cast<std::uint32_t>(got);
         h.update({buf.data(), got});
+        if (mac)
+            mac->update({buf.data(), got});
         if (write_ok && !f.write_all({buf.data(), got}, error))
             write_ok = false;
     }
     f.close();
     std::error_code ec;
+    // A forged request must leave nothing behind: the MAC decides before the file is kept.
+    if (Trailer t = check_trailer(s.stream, d, mac); t != Trailer::kOk) {
+        fs::remove(tmp, ec);
+        close = true;
+        return t == Trailer::kBad ? bad_mac(op)
+                                  : proto::error_response(op, proto::err::kTimeout,
+                                                          "file content not received");
+    }
     if (!write_ok) {
         fs::remove(tmp, ec);
         return proto::error_response(op, proto::err::kIoError, "write failed: " + error);
@@ -763,6 +849,12 @@ bool Agent::op_fetch(Session& s, const json& req) {
                                        static_cast<std::uint32_t>(size));
     Deadline d = Clock::now() + std::chrono::milliseconds(config_.frame_timeout_ms) +
                  std::chrono::seconds(60);
+    std::optional<proto::FrameMac> mac;
+    if (s.send_mac) {
+        mac.emplace(s.send_mac->next());
+        mac->update(prefix);
+        mac->update({reinterpret_cast<const std::uint8_t*>(h.data()), h.size()});
+    }
     if (s.stream.write_all(prefix.data(), prefix.size(), d) != Io::kOk ||
         s.stream.write_all(reinterpret_cast<const std::uint8_t*>(h.data()), h.size(), d) != Io::kOk)
         return false;
@@ -775,11 +867,16 @@ bool Agent::op_fetch(Session& s, const json& req) {
             std::fill(buf.begin(), buf.end(), 0);
             n = static_cast<long long>(std::min<std::uint64_t>(buf.size(), left));
         }
+        if (mac)
+            mac->update({buf.data(), static_cast<std::size_t>(n)});
         if (s.stream.write_all(buf.data(), static_cast<std::size_t>(n), d) != Io::kOk)
             return false;
         left -= static_cast<std::uint64_t>(n);
     }
-    return true;
+    if (!mac)
+        return true;
+    auto m = mac->finish();
+    return s.stream.write_all(m.data(), m.size(), d) == Io::kOk;
 }
 
 json Agent::op_sockets(const json& req) {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -63,12 +64,14 @@ private:
     };
 
     // One request: the header is parsed, the body (body_len bytes) still unread on the stream.
+    // `mac`: the request's MAC in progress (put feeds its body to it and checks it).
     nlohmann::json dispatch(Session& s, const nlohmann::json& req, std::uint32_t body_len,
-                            std::string_view op, bool& close);
+                            std::string_view op, std::optional<proto::FrameMac>& mac,
+                            bool& close);
 
     nlohmann::json op_hello();
     nlohmann::json op_put(Session& s, const nlohmann::json& req, std::uint32_t body_len,
-                          bool& close);
+                          std::optional<proto::FrameMac>& mac, bool& close);
     nlohmann::json op_watch_start();
     nlohmann::json op_exec(const nlohmann::json& req);
     nlohmann::json op_processes(const nlohmann::json& req);

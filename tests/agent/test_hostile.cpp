@@ -41,7 +41,7 @@ std::string raw_exchange(const AgentProcess& a, bool authed, const std::vector<s
                          std::string* message = nullptr) {
     auto c = authed ? a.connect() : a.open();
     REQUIRE_MESSAGE(c.ok(), c.error().text());
-    REQUIRE(c->send_raw(b).ok());
+    REQUIRE(c->send_raw_frame(b).ok());
     auto r = c->read_response();
     if (!r)
         return r.error().code;
@@ -95,8 +95,9 @@ void send_all(int fd, const std::vector<std::uint8_t>& b) {
     }
 }
 
-/// Reads one frame (prefix + header, assuming no body) so a fake agent can answer in turn.
-json recv_frame(int fd) {
+/// Reads one frame (prefix + header, assuming no body, and the MAC trailer of an authenticated
+/// session when `mac`) so a fake agent can answer in turn.
+json recv_frame(int fd, bool mac = false) {
     std::uint8_t pre[12];
     std::size_t got = 0;
     while (got < 12) {
@@ -115,12 +116,29 @@ json recv_frame(int fd) {
             return nullptr;
         got += static_cast<std::size_t>(n);
     }
+    for (std::size_t left = mac ? proto::kMacSize : 0; left > 0;) {
+        std::uint8_t skip[proto::kMacSize];
+        ssize_t n = ::recv(fd, skip, left, 0);
+        if (n <= 0)
+            return nullptr;
+        left -= static_cast<std::size_t>(n);
+    }
     return proto::parse_header(h).json;
 }
 
-/// A fake agent that authenticates with `secret` and then answers the next request with `then`.
+/// `f` with the MAC of the session's next agent frame appended.
+std::vector<std::uint8_t> sign(proto::FrameSigner& tx, std::vector<std::uint8_t> f) {
+    auto m = tx.next();
+    m.update(f);
+    auto mac = m.finish();
+    f.insert(f.end(), mac.begin(), mac.end());
+    return f;
+}
+
+/// A fake agent that authenticates with `secret` and then answers the next request with `then`,
+/// which signs its frames with `tx` (sign()) when it plays an agent holding the session's keys.
 std::function<void(int)> authed_then(std::vector<std::uint8_t> secret,
-                                     std::function<void(int)> then) {
+                                     std::function<void(int, proto::FrameSigner&)> then) {
     return [secret, then](int fd) {
         json a1 = recv_frame(fd);
         auto cn = proto::get_hex<32>(a1, "nonce");
@@ -130,16 +148,17 @@ std::function<void(int)> authed_then(std::vector<std::uint8_t> secret,
         an.fill(7);
         json r{{"op", "auth1"},
                {"ok", true},
-               {"version", 1},
+               {"version", proto::kVersion},
                {"nonce", proto::to_hex(an)},
                {"proof", proto::to_hex(proto::agent_proof(secret, *cn, an))}};
         send_all(fd, frame(proto::dump_header(r)));
         if (recv_frame(fd).is_null())
             return;
         send_all(fd, frame(R"({"op":"auth2","ok":true})"));
-        if (recv_frame(fd).is_null())
+        if (recv_frame(fd, true).is_null())
             return;
-        then(fd);
+        proto::FrameSigner tx{proto::session_keys(secret, *cn, an).agent, 0};
+        then(fd, tx);
     };
 }
 
@@ -205,7 +224,7 @@ TEST_CASE("wrong secret: the agent refuses, the client notices a fake agent") {
         proto::Nonce n{};
         n.fill(0x11);
         n[0] = static_cast<std::uint8_t>(a->transport() == Transport::kUnix ? 1 : 2);
-        json a1{{"op", "auth1"}, {"version", 1}, {"nonce", proto::to_hex(n)}};
+        json a1{{"op", "auth1"}, {"version", proto::kVersion}, {"nonce", proto::to_hex(n)}};
         REQUIRE(o->call(a1).ok());
         json a2{{"op", "auth2"}, {"proof", std::string(64, '0')}};
         auto r = o->call(a2);
@@ -320,6 +339,38 @@ TEST_CASE("oversize, truncated and malformed frames") {
     }
 }
 
+TEST_CASE("after the handshake, a request without the session's MAC is refused and not acted on") {
+    for (auto& a : Shared::get().agents) {
+        std::string transport = name_of(a->transport());
+        CAPTURE(transport);
+        auto c = a->connect();
+        REQUIRE(c.ok());
+        // A put that would create forged.bin, with a trailer of zeros instead of the MAC.
+        auto f = frame(R"({"op":"put","name":"forged.bin","size":3})", "abc");
+        f.resize(f.size() + proto::kMacSize, 0);
+        REQUIRE(c->send_raw(f).ok());
+        auto r = c->read_response();
+        REQUIRE(r.ok());
+        CHECK(proto::get_string(r->header, "error") == "bad_mac");
+        CHECK(!c->hello().ok());  // the agent closed the session
+        // A correctly signed request replayed on a new session fails too: new nonces, new keys.
+        auto d = a->connect();
+        REQUIRE(d.ok());
+        auto hello = frame(R"({"op":"hello"})");
+        REQUIRE(d->send_raw_frame(hello).ok());
+        REQUIRE(d->read_response().ok());
+        auto e = a->connect();
+        REQUIRE(e.ok());
+        REQUIRE(e->send_raw_frame(hello).ok());  // seq 0 of e: fine
+        REQUIRE(e->read_response().ok());
+        std::error_code ec;
+        CHECK(!fs::exists(Shared::get().scratch.work / "forged.bin", ec));
+        for (auto& n : tree_listing(Shared::get().scratch.work))
+            CHECK(n.find(".bsa-tmp-") == std::string::npos);
+        CHECK(a->alive());
+    }
+}
+
 TEST_CASE("a peer sending one byte a second runs into the agent's deadline") {
     auto& a = *Shared::get().agents.front();
     auto c = a.connect(quick());
@@ -350,13 +401,13 @@ TEST_CASE("the client against a fake or hostile agent") {
     std::vector<std::uint8_t> secret = Shared::get().scratch.secret;
     SUBCASE("an agent without the secret is reported as fake") {
         std::vector<std::uint8_t> other(32, 1);
-        FakeAgent fake(authed_then(other, [](int) {}));
+        FakeAgent fake(authed_then(other, [](int, proto::FrameSigner&) {}));
         auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
         CHECK(c.error().code == "fake_agent");
     }
     SUBCASE("one byte a second: the call's deadline fires") {
-        FakeAgent fake(authed_then(secret, [](int fd) {
-            auto f = frame(R"({"op":"hello","ok":true})");
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
+            auto f = sign(tx, frame(R"({"op":"hello","ok":true})"));
             for (std::size_t i = 0; i < f.size() && i < 5; ++i) {
                 if (::send(fd, &f[i], 1, MSG_NOSIGNAL) != 1)
                     return;
@@ -374,7 +425,7 @@ TEST_CASE("the client against a fake or hostile agent") {
         CHECK(!c->connected());
     }
     SUBCASE("oversize header") {
-        FakeAgent fake(authed_then(secret, [](int fd) {
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner&) {
             auto p = proto::encode_prefix(0x7fffffff, 0);
             send_all(fd, {p.begin(), p.end()});
         }));
@@ -383,7 +434,7 @@ TEST_CASE("the client against a fake or hostile agent") {
         CHECK(c->hello().error().code == "header_too_large");
     }
     SUBCASE("oversize body") {
-        FakeAgent fake(authed_then(secret, [](int fd) {
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner&) {
             send_all(fd, frame(R"({"op":"hello","ok":true})", "", 0xffffffff));
         }));
         auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
@@ -391,8 +442,8 @@ TEST_CASE("the client against a fake or hostile agent") {
         CHECK(c->hello().error().code == "body_too_large");
     }
     SUBCASE("truncated frame") {
-        FakeAgent fake(authed_then(secret, [](int fd) {
-            auto f = frame(R"({"op":"hello","ok":true})");
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
+            auto f = sign(tx, frame(R"({"op":"hello","ok":true})"));
             f.resize(f.size() - 3);
             send_all(fd, f);
         }));
@@ -401,14 +452,15 @@ TEST_CASE("the client against a fake or hostile agent") {
         CHECK(c->hello().error().code == "closed");
     }
     SUBCASE("invalid JSON and wrong types") {
-        FakeAgent fake(authed_then(secret, [](int fd) { send_all(fd, frame("{\"ok\":tru")); }));
+        FakeAgent fake(authed_then(
+            secret, [](int fd, proto::FrameSigner& tx) { send_all(fd, sign(tx, frame("{\"ok\":tru"))); }));
         auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
         REQUIRE(c.ok());
         CHECK(c->hello().error().code == "bad_json");
     }
     SUBCASE("fields of the wrong type are ignored, not thrown on") {
-        FakeAgent fake(authed_then(secret, [](int fd) {
-            send_all(fd, frame(R"({"op":"hello","ok":true,"os":7,"time_ms":"x","version":[1]})"));
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
+            send_all(fd, sign(tx, frame(R"({"op":"hello","ok":true,"os":7,"time_ms":"x","version":[1]})")));
         }));
         auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
         REQUIRE(c.ok());
@@ -418,11 +470,11 @@ TEST_CASE("the client against a fake or hostile agent") {
         CHECK(h->time_ms == 0);
     }
     SUBCASE("lists that never end") {
-        FakeAgent fake(authed_then(secret, [](int fd) {
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
             for (int i = 0; i < 5; ++i) {
-                send_all(fd, frame(R"({"op":"sockets","ok":true,"entries":[{"port":1}],)"
-                                   R"("next":0,"more":true})"));
-                if (recv_frame(fd).is_null())
+                send_all(fd, sign(tx, frame(R"({"op":"sockets","ok":true,"entries":[{"port":1}],)"
+                                            R"("next":0,"more":true})")));
+                if (recv_frame(fd, true).is_null())
                     return;
             }
         }));
@@ -430,11 +482,37 @@ TEST_CASE("the client against a fake or hostile agent") {
         REQUIRE(c.ok());
         CHECK(c->sockets().error().code == "bad_response");
     }
+    SUBCASE("a frame without the session's MAC is refused: whatever took over the stream") {
+        auto& sh = Shared::get();
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner&) {
+            // Right in every field, but from a peer that did not do the handshake.
+            json h{{"op", "fetch"}, {"ok", true}, {"size", 4},
+                   {"sha256", proto::to_hex(proto::sha256(bytes("evil")))}};
+            auto f = frame(proto::dump_header(h), "evil");
+            f.resize(f.size() + proto::kMacSize, 0);
+            send_all(fd, f);
+        }));
+        auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
+        REQUIRE(c.ok());
+        auto before = tree_listing(sh.scratch.store);
+        CHECK(c->fetch(1, sh.scratch.store).error().code == "bad_mac");
+        CHECK(tree_listing(sh.scratch.store) == before);
+        CHECK(!c->connected());
+    }
+    SUBCASE("a frame signed with the wrong sequence number (a replay) is refused") {
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
+            tx.seq = 1;
+            send_all(fd, sign(tx, frame(R"({"op":"hello","ok":true})")));
+        }));
+        auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
+        REQUIRE(c.ok());
+        CHECK(c->hello().error().code == "bad_mac");
+    }
     SUBCASE("a fetched file whose content does not match its hash is not kept") {
         auto& sh = Shared::get();
-        FakeAgent fake(authed_then(secret, [](int fd) {
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
             json h{{"op", "fetch"}, {"ok", true}, {"size", 4}, {"sha256", std::string(64, 'b')}};
-            send_all(fd, frame(proto::dump_header(h), "evil"));
+            send_all(fd, sign(tx, frame(proto::dump_header(h), "evil")));
         }));
         auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
         REQUIRE(c.ok());

@@ -45,7 +45,7 @@ TEST_CASE("hello reports OS, versions and the guest clock") {
         auto h = c->hello();
         REQUIRE_MESSAGE(h.ok(), h.error().text());
         CHECK(h->os == (Env::get().wine_mode() ? "windows" : "linux"));
-        CHECK(h->version == 1);
+        CHECK(h->version == proto::kVersion);
         CHECK(h->agent_version == "0.1.0");
         CHECK(!h->os_version.empty());
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

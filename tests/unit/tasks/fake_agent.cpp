@@ -29,6 +29,9 @@ struct Conn {
     int fd;
     const std::atomic<bool>& stop;
     std::atomic<std::uint64_t>& sent;
+    // Frame MACs once the handshake is done, as the real agent has them.
+    std::optional<proto::FrameSigner> tx, rx;
+    std::optional<proto::FrameMac> out;  // the frame being sent
 
     void wait(short events, Clock::time_point d) {
         for (;;) {
@@ -78,6 +81,16 @@ struct Conn {
         read_exact(reinterpret_cast<std::uint8_t*>(header.data()), header.size(), d);
         std::vector<std::uint8_t> body(prefix.body_len);
         read_exact(body.data(), body.size(), d);
+        if (rx) {
+            auto m = rx->next();
+            m.update(pre);
+            m.update({reinterpret_cast<const std::uint8_t*>(header.data()), header.size()});
+            m.update(body);
+            proto::Mac got{};
+            read_exact(got.data(), got.size(), d);
+            if (got != m.finish())
+                throw Gone{};
+        }
         auto parsed = proto::parse_header(header);
         if (!parsed.error.empty())
             throw Gone{};
@@ -89,10 +102,30 @@ struct Conn {
             throw std::logic_error("fake agent: page over the header limit");
         auto p = proto::encode_prefix(static_cast<std::uint32_t>(h.size()),
                                       static_cast<std::uint32_t>(body_len));
+        if (tx) {
+            out.emplace(tx->next());
+            out->update(p);
+            out->update({reinterpret_cast<const std::uint8_t*>(h.data()), h.size()});
+        }
         write_all(p.data(), p.size());
         write_all(reinterpret_cast<const std::uint8_t*>(h.data()), h.size());
     }
-    void send(const json& header) { send_head(header, 0); }
+    void send_body(const std::uint8_t* p, std::size_t n) {
+        if (out)
+            out->update({p, n});
+        write_all(p, n);
+    }
+    void end_frame() {
+        if (!out)
+            return;
+        auto m = out->finish();
+        out.reset();
+        write_all(m.data(), m.size());
+    }
+    void send(const json& header) {
+        send_head(header, 0);
+        end_frame();
+    }
 };
 
 json ok(std::string_view op) {
@@ -152,7 +185,7 @@ void FakeAgent::serve() {
 }
 
 void FakeAgent::session(int fd) {
-    Conn c{fd, stop_, sent_};
+    Conn c{fd, stop_, sent_, {}, {}, {}};
     // The handshake, with the secret, or with another one once an impostor holds the channel.
     std::vector<std::uint8_t> secret = secret_;
     if (b_.impostor_after_exec && exec_done_)
@@ -176,6 +209,9 @@ void FakeAgent::session(int fd) {
         return;
     }
     c.send(ok(proto::op::kAuth2));
+    auto keys = proto::session_keys(secret, *nc, na);
+    c.tx = proto::FrameSigner{keys.agent, 0};
+    c.rx = proto::FrameSigner{keys.controller, 0};
     ++sessions_;
 
     const std::string filler_text(b_.field_bytes ? b_.field_bytes : 8, 'x');
@@ -297,9 +333,10 @@ void FakeAgent::session(int fd) {
             c.send_head(r, n);
             for (std::uint64_t left = n; left > 0;) {
                 auto k = std::min<std::uint64_t>(left, chunk.size());
-                c.write_all(chunk.data(), static_cast<std::size_t>(k));
+                c.send_body(chunk.data(), static_cast<std::size_t>(k));
                 left -= k;
             }
+            c.end_frame();
         } else if (op == proto::op::kSockets) {
             page(op, req, 2, [&](std::size_t i) {
                 return json{{"proto", "tcp"},         {"address", "0.0.0.0"},
