@@ -63,15 +63,18 @@ TEST_CASE("portable sha256 and hmac agree with OpenSSL on random inputs") {
         auto a = proto::hmac_sha256(key, msg);
         auto b = botscope::util::hmac_sha256(key, msg);
         CHECK(proto::to_hex(a) == botscope::util::to_hex(b));
-        // Incremental in uneven pieces equals one shot.
+        // Incremental in uneven pieces equals one shot (frame MACs are fed that way).
         proto::Sha256 inc;
+        proto::HmacSha256 hinc(key);
         std::size_t pos = 0;
         while (pos < msg.size()) {
             std::size_t n = std::min<std::size_t>(msg.size() - pos, rng() % 130);
             inc.update(std::span(msg).subspan(pos, n));
+            hinc.update(std::span(msg).subspan(pos, n));
             pos += n;
         }
         CHECK(inc.finish() == proto::sha256(msg));
+        CHECK(hinc.finish() == a);
     }
 }
 
