@@ -73,7 +73,10 @@ int list(const tasks::Config& config, bool json) {
             j["snapshot_running_state"] = snap.ok() && snap->running_state;
         }
         j["health"] = health_json(store.get(m.name));
-        j["busy"] = !tasks::MachineLock::try_lock(m).ok();
+        auto lock = tasks::MachineLock::try_lock(m);
+        j["busy"] = !lock && lock.error().code == "busy";
+        if (!lock && !j["busy"].get<bool>())
+            j["lock_error"] = lock.error().message;
         out.push_back(std::move(j));
     }
     if (json) {
@@ -99,6 +102,8 @@ int list(const tasks::Config& config, bool json) {
                                  : "ok";
         if (j["busy"].get<bool>())
             health += ", busy";
+        if (j.contains("lock_error"))
+            health += ", lock: " + j["lock_error"].get<std::string>();
         std::printf("%-14s %-22s %-10s %-18s %s\n", j["name"].get<std::string>().c_str(),
                     j["domain"].get<std::string>().c_str(), state.c_str(), snap.c_str(),
                     health.c_str());
