@@ -9,6 +9,24 @@
 namespace botscope::tasks {
 
 util::Result<std::vector<std::uint8_t>> read_secret(const Machine& machine) {
+    // Whoever can read the secret can pose as the controller to the guest, or as the agent to
+    // the controller: a file others can read is refused, not used.
+    namespace fs = std::filesystem;
+    const std::string file = machine.secret_file.string();
+    std::error_code ec;
+    auto st = fs::status(machine.secret_file, ec);
+    if (ec)
+        return util::Error{"secret", "cannot read the agent secret of " + machine.name + " (" +
+                                         file + "): " + ec.message()};
+    auto perms = static_cast<unsigned>(st.permissions()) & 0777u;
+    if ((perms & 044u) != 0) {
+        std::string mode = {'0', static_cast<char>('0' + (perms >> 6)),
+                            static_cast<char>('0' + ((perms >> 3) & 7u)),
+                            static_cast<char>('0' + (perms & 7u))};
+        return util::Error{"secret", "the agent secret of " + machine.name + " (" + file +
+                                         ") is readable by group or others (mode " + mode +
+                                         "): chmod 600 " + file};
+    }
     std::ifstream in(machine.secret_file, std::ios::binary);
     if (!in)
         return util::Error{"secret", "cannot read the agent secret of " + machine.name + " (" +
