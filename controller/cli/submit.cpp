@@ -11,6 +11,7 @@
 #include "report/network_json.h"
 #include "report/summary.h"
 #include "tasks/task_runner.h"
+#include "util/terminal_text.h"
 
 namespace botscope::cli {
 
@@ -103,13 +104,15 @@ int submit(int argc, char** argv) {
 
     auto config = tasks::load_config(sources);
     if (!config) {
-        std::fprintf(stderr, "botscope submit: %s\n", config.error().message.c_str());
+        std::fprintf(stderr, "botscope submit: %s\n",
+                     util::terminal_safe_lines(config.error().message).c_str());
         return kExitInput;
     }
     if (config->fakenet.enabled) {
         auto f = ensure_fakenet(config.value());
         if (!f) {
-            std::fprintf(stderr, "botscope submit: %s\n", f.error().message.c_str());
+            std::fprintf(stderr, "botscope submit: %s\n",
+                         util::terminal_safe_lines(f.error().message).c_str());
             return kExitFakenet;
         }
         if (f->started && !quiet)
@@ -131,9 +134,11 @@ int submit(int argc, char** argv) {
             status.show(buf);
         });
     status.clear();
+    // Errors can quote the guest (its agent's answers, a stored quarantine reason): every
+    // message goes out escaped.
     if (!outcome) {
         const auto& e = outcome.error();
-        std::fprintf(stderr, "botscope submit: %s\n", e.message.c_str());
+        std::fprintf(stderr, "botscope submit: %s\n", util::terminal_safe_lines(e.message).c_str());
         if (e.code == "sample" || e.code == "operator" || e.code == "dns")
             return kExitInput;
         if (e.code == "no_machine" || e.code == "unknown_machine")
@@ -153,7 +158,8 @@ int submit(int argc, char** argv) {
                                             o.machine + ")"
                                       : "";
         std::fprintf(stderr, "botscope submit: task %s failed at %s: %s%s\n", o.id.c_str(),
-                     o.failed_stage.c_str(), o.error.message.c_str(), q.c_str());
+                     o.failed_stage.c_str(), util::terminal_safe_lines(o.error.message).c_str(),
+                     q.c_str());
         return kExitTask;
     }
     return kExitOk;

@@ -11,9 +11,9 @@
 #include "machinery/machinery.h"
 #include "machinery/quarantine.h"
 #include "report/json_common.h"
-#include "report/network_json.h"
 #include "tasks/agent_session.h"
 #include "tasks/machine_lock.h"
+#include "util/terminal_text.h"
 
 namespace botscope::cli {
 
@@ -37,6 +37,12 @@ constexpr const char* kHelp =
     "\n"
     "exit codes: 0 ok, 2 usage, 3 configuration unreadable, 5 the check failed,\n"
     "            6 the machine is running a task\n";
+
+// JSON for a terminal as much as for a program: every non-ASCII character as \uXXXX, so that
+// the C1 controls a guest can put in its strings are not printed raw either.
+std::string dump_ascii(const Json& j) {
+    return j.dump(2, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace) + "\n";
+}
 
 double since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
@@ -80,9 +86,12 @@ int list(const tasks::Config& config, bool json) {
         out.push_back(std::move(j));
     }
     if (json) {
-        std::fputs(report::dump(out).c_str(), stdout);
+        std::fputs(dump_ascii(out).c_str(), stdout);
         return kExitOk;
     }
+    // The health record is a file anyone with the data directory can edit, and its last error
+    // quotes the guest: every string from it, and from libvirt, is printed escaped.
+    auto safe = [](const std::string& s) { return util::terminal_safe(s); };
     std::printf("%-14s %-22s %-10s %-18s %s\n", "NAME", "DOMAIN", "STATE", "SNAPSHOT", "HEALTH");
     for (const auto& j : out) {
         std::string state = j["state"].is_string() ? j["state"].get<std::string>() : "?";
@@ -92,31 +101,32 @@ int list(const tasks::Config& config, bool json) {
                     : j["snapshot_running_state"].get<bool>() ? ""
                                                               : " (shut off)";
         const Json& h = j["health"];
-        std::string health = h.contains("error") ? "? " + h["error"].get<std::string>()
+        std::string health = h.contains("error") ? "? " + safe(h["error"].get<std::string>())
                              : h["quarantined"].get<bool>()
-                                 ? "QUARANTINED since " + h["since"].get<std::string>() + ": " +
-                                       h["last_error"].get<std::string>()
+                                 ? "QUARANTINED since " + safe(h["since"].get<std::string>()) +
+                                       ": " + safe(h["last_error"].get<std::string>())
                              : h["consecutive_failures"].get<int>() > 0
                                  ? "ok (" + std::to_string(h["consecutive_failures"].get<int>()) +
-                                       " failure: " + h["last_error"].get<std::string>() + ")"
+                                       " failure: " + safe(h["last_error"].get<std::string>()) + ")"
                                  : "ok";
         if (j["busy"].get<bool>())
             health += ", busy";
         if (j.contains("lock_error"))
-            health += ", lock: " + j["lock_error"].get<std::string>();
-        std::printf("%-14s %-22s %-10s %-18s %s\n", j["name"].get<std::string>().c_str(),
-                    j["domain"].get<std::string>().c_str(), state.c_str(), snap.c_str(),
-                    health.c_str());
+            health += ", lock: " + safe(j["lock_error"].get<std::string>());
+        std::printf("%-14s %-22s %-10s %-18s %s\n", safe(j["name"].get<std::string>()).c_str(),
+                    safe(j["domain"].get<std::string>()).c_str(), safe(state).c_str(),
+                    safe(snap).c_str(), health.c_str());
     }
     if (!hv)
-        std::fprintf(stderr, "botscope vm list: %s\n", hv.error().message.c_str());
+        std::fprintf(stderr, "botscope vm list: %s\n", safe(hv.error().message).c_str());
     return kExitOk;
 }
 
 int check(const tasks::Config& config, const tasks::Machine& m, bool json) {
     auto lock = tasks::MachineLock::try_lock(m);
     if (!lock) {
-        std::fprintf(stderr, "botscope vm check: %s\n", lock.error().message.c_str());
+        std::fprintf(stderr, "botscope vm check: %s\n",
+                     util::terminal_safe(lock.error().message).c_str());
         return lock.error().code == "busy" ? kExitUnavailable : kExitOutput;
     }
     Json steps = Json::array();
@@ -127,9 +137,10 @@ int check(const tasks::Config& config, const tasks::Machine& m, bool json) {
                          {"ok", e == nullptr},
                          {"seconds", since(t)},
                          {"detail", e ? e->message : detail}});
+        // The agent's hello (os, hostname, version) and its errors come from the guest.
         if (!json)
             std::printf("%-5s %-9s %5.2f s  %s\n", e ? "FAIL" : "ok", name, since(t),
-                        (e ? e->message : detail).c_str());
+                        util::terminal_safe(e ? e->message : detail).c_str());
         ok = ok && e == nullptr;
     };
 
@@ -173,7 +184,7 @@ int check(const tasks::Config& config, const tasks::Machine& m, bool json) {
         }
     }
     if (json)
-        std::fputs(report::dump(Json{{"machine", m.name}, {"ok", ok}, {"steps", steps}}).c_str(),
+        std::fputs(dump_ascii(Json{{"machine", m.name}, {"ok", ok}, {"steps", steps}}).c_str(),
                    stdout);
     return ok ? kExitOk : kExitTask;
 }
@@ -182,12 +193,14 @@ int release(const tasks::Config& config, const tasks::Machine& m) {
     machinery::QuarantineStore store(config.data_dir / "machines");
     auto before = store.get(m.name);
     if (auto r = store.release(m.name); !r) {
-        std::fprintf(stderr, "botscope vm release: %s\n", r.error().message.c_str());
+        std::fprintf(stderr, "botscope vm release: %s\n",
+                     util::terminal_safe(r.error().message).c_str());
         return kExitOutput;
     }
     if (before && before->quarantined)
         std::printf("%s released from quarantine (since %s: %s)\n", m.name.c_str(),
-                    before->since.c_str(), before->last_error.c_str());
+                    util::terminal_safe(before->since).c_str(),
+                    util::terminal_safe(before->last_error).c_str());
     else
         std::printf("%s was not in quarantine; its failure count is reset\n", m.name.c_str());
     return kExitOk;
@@ -224,7 +237,8 @@ int vm(int argc, char** argv) {
     }
     auto config = tasks::load_config(sources);
     if (!config) {
-        std::fprintf(stderr, "botscope vm: %s\n", config.error().message.c_str());
+        std::fprintf(stderr, "botscope vm: %s\n",
+                     util::terminal_safe_lines(config.error().message).c_str());
         return kExitInput;
     }
     if (words[0] == "list")

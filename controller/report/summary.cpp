@@ -4,6 +4,8 @@
 #include <ctime>
 #include <map>
 
+#include "util/terminal_text.h"
+
 namespace botscope::report {
 
 namespace {
@@ -32,23 +34,10 @@ const Json& list(const Json& j, const char* key) {
     return j[key];
 }
 
-// Wire text is shown with control characters escaped and cut to kMaxText.
+// Every string that came from the guest or the wire goes through here on its way to the
+// terminal: controls escaped (util::terminal_safe), cut to kMaxText.
 std::string clean(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (out.size() >= kMaxText) {
-            out += "...";
-            break;
-        }
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out.push_back(static_cast<char>(c));
-        }
-    }
-    return out;
+    return util::terminal_safe(s, kMaxText);
 }
 
 std::string ep(const Json& e) {
@@ -138,7 +127,7 @@ void dns(Out& o, const Json& d) {
             break;
         std::string addrs;
         for (const auto& a : list(n, "addresses"))
-            addrs += (addrs.empty() ? "" : " ") + a.get<std::string>();
+            addrs += (addrs.empty() ? "" : " ") + clean(a.is_string() ? a.get<std::string>() : "");
         std::string s = clean(str(n, "name")) + " x" + std::to_string(num(n, "queries"));
         if (!addrs.empty())
             s += " -> " + addrs;
@@ -151,7 +140,12 @@ void dns(Out& o, const Json& d) {
 }
 
 void irc(Out& o, const Json& r) {
-    for (const auto& s : list(r, "sessions")) {
+    const Json& sessions = list(r, "sessions");
+    std::size_t shown_sessions = 0;
+    for (const auto& s : sessions) {
+        if (shown_sessions == kMaxItems)
+            break;
+        ++shown_sessions;
         std::string head = ep(s["client"]) + " -> " + ep(s["server"]);
         if (!str(s, "server_name").empty())
             head += " (" + clean(str(s, "server_name")) + ")";
@@ -159,24 +153,28 @@ void irc(Out& o, const Json& r) {
         if (s.contains("password") && s["password"].is_string())
             head += "  pass " + clean(str(s, "password"));
         o.line("irc", head);
-        for (const auto& c : list(s, "channels")) {
+        const Json& channels = list(s, "channels");
+        std::size_t shown = 0;
+        for (const auto& c : channels) {
+            if (shown == kMaxItems)
+                break;
             std::string key = str(c, "key");
             o.line("", "  channel " + clean(str(c, "name")) +
                            (key.empty() ? "" : " key " + clean(key)) +
                            (c.value("joined", false) ? "" : " (not confirmed)"));
+            ++shown;
         }
-        std::size_t shown = 0;
-        const Json& received = list(s, "received");
-        for (const auto& m : received) {
+        o.more(shown, channels.size());
+        shown = 0;
+        std::size_t messages = 0;
+        for (const auto& m : list(s, "received")) {
             std::string cmd = str(m, "command");
             if (cmd != "PRIVMSG" && cmd != "TOPIC" && cmd != "332" && cmd != "NOTICE")
                 continue;
             if (cmd == "NOTICE" && str(m, "target") == "AUTH")
                 continue;
-            if (shown == kMaxItems) {
-                ++shown;
-                break;
-            }
+            if (messages++ >= kMaxItems)
+                continue;
             std::string from = str(m, "from");
             if (cmd == "332")
                 from = str(m, "set_by").empty() ? from : str(m, "set_by");
@@ -185,10 +183,19 @@ void irc(Out& o, const Json& r) {
                            clean(str(m, "text")));
             ++shown;
         }
-        for (const auto& d : list(s, "dcc"))
-            o.line("", "  DCC " + str(d, "type") + " " + clean(str(d, "argument")) + " " +
-                           str(d, "ip") + ":" + std::to_string(num(d, "port")));
+        o.more(shown, messages);
+        const Json& dcc = list(s, "dcc");
+        shown = 0;
+        for (const auto& d : dcc) {
+            if (shown == kMaxItems)
+                break;
+            ++shown;
+            o.line("", "  DCC " + clean(str(d, "type")) + " " + clean(str(d, "argument")) + " " +
+                           clean(str(d, "ip")) + ":" + std::to_string(num(d, "port")));
+        }
+        o.more(shown, dcc.size());
     }
+    o.more(shown_sessions, sessions.size());
 }
 
 void http(Out& o, const Json& h) {
@@ -202,7 +209,8 @@ void http(Out& o, const Json& h) {
         std::string host = str(req, "host");
         if (host.empty())
             host = ep(t["server"]);
-        std::string s = str(req, "method") + " http://" + clean(host) + clean(str(req, "uri"));
+        std::string s =
+            clean(str(req, "method")) + " http://" + clean(host) + clean(str(req, "uri"));
         if (resp.is_object()) {
             s += " -> " + std::to_string(num(resp, "status"));
             const Json& body = resp.contains("body") ? resp["body"] : Json();
@@ -238,10 +246,12 @@ void smtp(Out& o, const Json& r) {
                        " messages, " + std::to_string(rcpts) + " recipients");
     std::size_t shown = 0;
     for (const auto& [subj, n] : subjects) {
-        if (shown++ == kMaxItems)
+        if (shown == kMaxItems)
             break;
         o.line("", "  subject \"" + clean(subj) + "\" x" + std::to_string(n));
+        ++shown;
     }
+    o.more(shown, subjects.size());
 }
 
 void tftp(Out& o, const Json& r) {
@@ -265,7 +275,12 @@ void tftp(Out& o, const Json& r) {
 }
 
 void ftp(Out& o, const Json& r) {
-    for (const auto& s : list(r, "sessions")) {
+    const Json& sessions = list(r, "sessions");
+    std::size_t shown_sessions = 0;
+    for (const auto& s : sessions) {
+        if (shown_sessions == kMaxItems)
+            break;
+        ++shown_sessions;
         std::string line = ep(s["orig"]) + " -> " + ep(s["resp"]);
         if (!str(s, "user").empty())
             line += "  user " + clean(str(s, "user"));
@@ -275,7 +290,7 @@ void ftp(Out& o, const Json& r) {
         for (const auto& t : transfers) {
             if (shown == kMaxItems)
                 break;
-            std::string tl = "  " + str(t, "command") + " " + clean(str(t, "name"));
+            std::string tl = "  " + clean(str(t, "command")) + " " + clean(str(t, "name"));
             if (t.contains("reply"))
                 tl += " -> " + std::to_string(num(t, "reply"));
             if (t.contains("size"))
@@ -285,6 +300,7 @@ void ftp(Out& o, const Json& r) {
         }
         o.more(shown, transfers.size());
     }
+    o.more(shown_sessions, sessions.size());
 }
 
 void anomalies(Out& o, const Json& a) {
@@ -333,7 +349,12 @@ void behavior(Out& o, const Json& b) {
                                                                    {"udp", "UDP flood"},
                                                                    {"icmp", "ICMP flood"},
                                                                    {"http", "HTTP request flood"}};
-    for (const auto& f : list(b, "floods")) {
+    const Json& floods = list(b, "floods");
+    std::size_t shown = 0;
+    for (const auto& f : floods) {
+        if (shown == kMaxItems)
+            break;
+        ++shown;
         auto it = kFloodNames.find(str(f, "kind"));
         std::string s =
             (it != kFloodNames.end() ? it->second : str(f, "kind")) + " on " + str(f, "target");
@@ -353,7 +374,13 @@ void behavior(Out& o, const Json& b) {
             s += " (" + std::to_string(num(f, "spoofed_sources")) + " spoofed)";
         o.line("flood", s + cause(b, f));
     }
-    for (const auto& sc : list(b, "scans")) {
+    o.more(shown, floods.size());
+    const Json& scans = list(b, "scans");
+    shown = 0;
+    for (const auto& sc : scans) {
+        if (shown == kMaxItems)
+            break;
+        ++shown;
         std::string ports;
         for (const auto& p : list(sc, "ports")) {
             if (ports.size() > 40) {
@@ -380,7 +407,13 @@ void behavior(Out& o, const Json& b) {
              std::to_string(num(sc, "open_total")) + " open";
         o.line("scan", s + cause(b, sc));
     }
-    for (const auto& r : list(b, "spam_runs")) {
+    o.more(shown, scans.size());
+    const Json& runs = list(b, "spam_runs");
+    shown = 0;
+    for (const auto& r : runs) {
+        if (shown == kMaxItems)
+            break;
+        ++shown;
         std::string s = "from " + str(r, "client") + ": " + std::to_string(num(r, "messages")) +
                         " message(s) to " + std::to_string(num(r, "servers")) + " server(s), " +
                         std::to_string(num(r, "recipients")) + " recipient(s) in " +
@@ -390,19 +423,33 @@ void behavior(Out& o, const Json& b) {
             s += ", subject \"" + clean(str(subjects[0], "value")) + "\"";
         o.line("spam", s + cause(b, r));
     }
-    if (b.contains("cnc"))
-        for (const auto& c : list(b["cnc"], "http_beacons"))
-            o.line("beacon", str(c, "client") + " -> " + ep(c["server"]) + " " +
-                                 clean(str(c, "host")) + clean(str(c, "uri_pattern")) + " every " +
-                                 fmt("%.1f s", real(c, "period")) + " x" +
-                                 std::to_string(num(c, "requests")));
-    for (const auto& d : list(b, "downloads")) {
+    o.more(shown, runs.size());
+    static const Json kNoCnc;
+    const Json& beacons = list(b.contains("cnc") ? b["cnc"] : kNoCnc, "http_beacons");
+    shown = 0;
+    for (const auto& c : beacons) {
+        if (shown == kMaxItems)
+            break;
+        ++shown;
+        o.line("beacon", str(c, "client") + " -> " + ep(c["server"]) + " " + clean(str(c, "host")) +
+                             clean(str(c, "uri_pattern")) + " every " +
+                             fmt("%.1f s", real(c, "period")) + " x" +
+                             std::to_string(num(c, "requests")));
+    }
+    o.more(shown, beacons.size());
+    const Json& downloads = list(b, "downloads");
+    shown = 0;
+    for (const auto& d : downloads) {
+        if (shown == kMaxItems)
+            break;
+        ++shown;
         std::string s = clean(str(d, "url")) + " " + str(d, "kind") + " " +
                         std::to_string(num(d, "size")) + " bytes";
         if (!str(d, "sha256").empty())
             s += " sha256 " + str(d, "sha256");
         o.line("download", s + cause(b, d));
     }
+    o.more(shown, downloads.size());
 }
 
 namespace {
@@ -446,12 +493,19 @@ void cnc_card(Out& o, const Json& report) {
         if (session && (*session).contains("password") && (*session)["password"].is_string())
             s += "  pass " + clean(str(*session, "password"));
         o.line("cnc", s);
-        if (session)
-            for (const auto& ch : list(*session, "channels")) {
+        if (session) {
+            const Json& channels = list(*session, "channels");
+            std::size_t shown_channels = 0;
+            for (const auto& ch : channels) {
+                if (shown_channels == kMaxItems)
+                    break;
+                ++shown_channels;
                 std::string key = str(ch, "key");
                 o.line("", "  channel " + clean(str(ch, "name")) +
                                (key.empty() ? "" : " key " + clean(key)));
             }
+            o.more(shown_channels, channels.size());
+        }
     }
 }
 
@@ -585,17 +639,31 @@ void guest_part(Out& o, const Json& guest) {
     for (const auto& f : files) {
         if (shown == kMaxItems)
             break;
-        o.line(shown++ == 0 ? "dropped" : "", clean(str(f, "path")) + " (" + str(f, "status") +
-                                                  ", " + std::to_string(num(f, "size")) +
-                                                  " bytes)");
+        o.line(shown++ == 0 ? "dropped" : "", clean(str(f, "path")) + " (" +
+                                                  clean(str(f, "status")) + ", " +
+                                                  std::to_string(num(f, "size")) + " bytes)");
     }
     o.more(shown, files.size());
-    for (const auto& l : list(guest, "listening"))
-        o.line("listening", str(l, "proto") + " " + str(l, "address") + ":" +
-                                std::to_string(num(l, "port")) + " " + clean(str(l, "image")));
-    for (const auto& a : list(guest, "autostart"))
-        o.line("autostart",
-               str(a, "kind") + " " + clean(str(a, "location")) + " " + clean(str(a, "value")));
+    const Json& listening = list(guest, "listening");
+    shown = 0;
+    for (const auto& l : listening) {
+        if (shown == kMaxItems)
+            break;
+        o.line(shown++ == 0 ? "listening" : "",
+               clean(str(l, "proto")) + " " + clean(str(l, "address")) + ":" +
+                   std::to_string(num(l, "port")) + " " + clean(str(l, "image")));
+    }
+    o.more(shown, listening.size());
+    const Json& autostart = list(guest, "autostart");
+    shown = 0;
+    for (const auto& a : autostart) {
+        if (shown == kMaxItems)
+            break;
+        o.line(
+            shown++ == 0 ? "autostart" : "",
+            clean(str(a, "kind")) + " " + clean(str(a, "location")) + " " + clean(str(a, "value")));
+    }
+    o.more(shown, autostart.size());
 }
 
 }  // namespace

@@ -1,0 +1,123 @@
+// The printed summary of a task: whatever the guest or the capture put in the report, nothing
+// reaches the operator's terminal as a control, and long lists end in "... and N more".
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "report/summary.h"
+
+namespace botscope::report {
+
+namespace {
+
+// OSC that retitles the window, a C1 CSI (U+009B) that clears the screen, the same as a raw
+// 8-bit byte, a bidi override, and a byte that is not UTF-8.
+const std::string kHostile =
+    "x\x1b]0;owned\x07y\xc2\x9b"
+    "2J\x9b"
+    "2J\xe2\x80\xae\xff\r\nz";
+
+Json hostile_report(std::size_t copies) {
+    const std::string& h = kHostile;
+    Json listening = Json::array(), autostart = Json::array(), events = Json::array(),
+         files = Json::array(), names = Json::array(), channels = Json::array(),
+         received = Json::array(), tx = Json::array();
+    for (std::size_t i = 0; i < copies; ++i) {
+        listening.push_back({{"proto", h}, {"address", h}, {"port", 6667}, {"image", h}});
+        autostart.push_back({{"kind", h}, {"location", h}, {"value", h}});
+        events.push_back({{"type", "start"}, {"pid", 100 + i}, {"image", h}, {"cmdline", h}});
+        files.push_back({{"path", h}, {"status", h}, {"size", 1}});
+        names.push_back({{"name", h}, {"queries", 1}, {"addresses", {h}}});
+        channels.push_back({{"name", h}, {"key", h}, {"joined", true}});
+        received.push_back(
+            {{"command", "PRIVMSG"}, {"from", h}, {"target", h}, {"text", h}, {"ts", 1.0}});
+        tx.push_back({{"request", {{"method", h}, {"host", h}, {"uri", h}}},
+                      {"response", {{"status", 200}}}});
+    }
+    Json ep = {{"ip", "10.66.0.10"}, {"port", 1025}};
+    return {
+        {"task",
+         {{"id", "7"},
+          {"machine", {{"name", "vm1"}, {"domain", "d"}, {"snapshot", "clean"}}},
+          {"status", "failed"},
+          {"error", {{"stage", "agent"}, {"message", h}}},
+          {"sample", {{"path", h}, {"size", 3}, {"sha256", "ab"}}},
+          {"stages", {{"revert", 1.0}}}}},
+        {"guest",
+         {{"processes", {{"events", events}}},
+          {"dropped", {{"files", files}}},
+          {"listening", listening},
+          {"autostart", autostart}}},
+        {"fakenet", {{"status", "error"}, {"error", h}}},
+        {"network",
+         {{"capture", {{"format", "pcap"}, {"packets", 0}}},
+          {"hosts", {{"count", 1}}},
+          {"flows", {{"count", 0}, {"list", Json::array()}}},
+          {"dns", {{"names", names}}},
+          {"irc",
+           {{"sessions",
+             {{{"client", ep},
+               {"server", ep},
+               {"server_name", h},
+               {"nick", h},
+               {"password", h},
+               {"channels", channels},
+               {"received", received},
+               {"dcc", {{{"type", h}, {"argument", h}, {"ip", h}, {"port", 1}}}}}}}}},
+          {"http", {{"transactions", tx}}},
+          {"smtp",
+           {{"sessions",
+             {{{"resp", {{"ip", "10.66.0.1"}}},
+               {"messages", {{{"rcpt_to", {"a@b"}}, {"headers", {{"subject", h}}}}}}}}}}}}},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("task summary: guest and capture text comes out escaped, never raw") {
+    std::string s = task_summary("/data/tasks/7/report.json", hostile_report(2));
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        REQUIRE_MESSAGE((c == '\n' || (c >= 0x20 && c < 0x7f)), "raw byte " << int(c) << " in\n"
+                                                                            << s);
+    }
+    CHECK(s.find("x\\x1b]0;owned\\x07y\\xc2\\x9b2J\\x9b2J\\xe2\\x80\\xae\\xff\\x0d\\x0az") !=
+          std::string::npos);
+    // Every kind of line shows the text, escaped.
+    std::vector<std::string> lines;
+    for (std::size_t b = 0, e; b < s.size(); b = e + 1) {
+        e = s.find('\n', b);
+        lines.push_back(s.substr(b, e - b));
+    }
+    for (std::string label : {"failed", "sample", "process", "dropped", "listening", "autostart",
+                              "fakenet", "dns", "irc", "http"}) {
+        CAPTURE(label);
+        auto line = std::find_if(lines.begin(), lines.end(),
+                                 [&](const std::string& l) { return l.rfind(label, 0) == 0; });
+        REQUIRE(line != lines.end());
+        CHECK(line->find("x\\x1b]0;owned") != std::string::npos);
+    }
+    CHECK(s.find("subject \"x\\x1b") != std::string::npos);
+    CHECK(s.find("DCC x\\x1b") != std::string::npos);
+}
+
+TEST_CASE("task summary: long guest and capture lists are capped with a count of the rest") {
+    std::string s = task_summary("/data/tasks/7/report.json", hostile_report(20));
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1))
+            ++n;
+        return n;
+    };
+    // processes, dropped files, listening sockets, autostart entries, DNS names, IRC
+    // channels and messages, HTTP transactions: 8 shown of 20 each.
+    CHECK(count("... and 12 more") == 8);
+    CHECK(count("  channel ") == 8);
+    CHECK(count("PRIVMSG") == 8);
+    CHECK(s.size() < 16 * 1024);
+}
+
+}  // namespace botscope::report
