@@ -23,6 +23,11 @@ constexpr std::uint64_t kMaxHashBytes = 1024ull * 1024 * 1024;
 // Files visited per scan of the watched folders.
 constexpr std::size_t kMaxScanEntries = 200'000;
 constexpr std::size_t kIoChunk = 64 * 1024;
+constexpr std::uint32_t kSlowestBytesPerSecond = 2u << 20;
+
+std::chrono::milliseconds body_allowance(std::uint32_t body_len) {
+    return std::chrono::milliseconds(std::uint64_t{body_len} * 1000 / kSlowestBytesPerSecond);
+}
 constexpr std::string_view kTempPrefix = ".bsa-tmp-";
 // Polls a new process may take to show its image and command line: Windows (and wine, under
 // load) fills the command line in well after the image, so allow two seconds at 100 ms.
@@ -260,6 +265,10 @@ void Agent::run_session(Stream& stream) {
             s.send(proto::error_response("", proto::prefix_error_code(ps), why));
             return;
         }
+        // A large body gets time on top of the frame deadline, at the slowest rate a working
+        // controller sends (and this agent hashes twice: content and MAC); a stalled peer still
+        // runs into it.
+        frame_deadline += body_allowance(prefix.body_len);
         std::string header(prefix.header_len, '\0');
         r = read_exact(stream, reinterpret_cast<std::uint8_t*>(header.data()), header.size(),
                        frame_deadline);
@@ -446,7 +455,8 @@ json Agent::op_hello() {
 json Agent::op_put(Session& s, const json& req, std::uint32_t body_len,
                    std::optional<proto::FrameMac>& mac, bool& close) {
     const auto op = proto::op::kPut;
-    const Deadline d = Clock::now() + std::chrono::milliseconds(config_.frame_timeout_ms);
+    const Deadline d = Clock::now() + std::chrono::milliseconds(config_.frame_timeout_ms) +
+                       body_allowance(body_len);
     auto fail_and_discard = [&](std::string_view code, const std::string& msg) {
         // The body must still be read off the stream, or the next frame would start inside it.
         if (discard(s.stream, body_len, d, mac) != Io::kOk) {
