@@ -1,6 +1,7 @@
 // Real captures that nobody on this project wrote, with the facts their origin projects'
 // test suites assert (../shared/captures/README.md). Set BOTSCOPE_CAPTURES to use another
-// copy of that folder.
+// copy of that folder. Without the folder the test is skipped, or fails when
+// BOTSCOPE_CORPUS_REQUIRED is on (support/required.h; tools/check sets it).
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
@@ -13,6 +14,7 @@
 
 #include "analysis/pcap_source.h"
 #include "report/network_json.h"
+#include "support/required.h"
 
 using botscope::report::Json;
 namespace fs = std::filesystem;
@@ -296,11 +298,10 @@ TEST_CASE("nDPI tftp.pcap: pcapng under a .pcap name, malformed requests, option
 
 int main(int argc, char** argv) {
     std::error_code ec;
-    if (!fs::is_directory(captures_dir(), ec)) {
-        std::printf("corpus: %s not found; skipping (set BOTSCOPE_CAPTURES)\n",
-                    captures_dir().c_str());
-        return 77;
-    }
+    if (!fs::is_directory(captures_dir(), ec))
+        return botscope::testing::skip_or_fail(
+            "corpus", "BOTSCOPE_CORPUS_REQUIRED",
+            captures_dir().string() + " not found (set BOTSCOPE_CAPTURES to another copy)");
     doctest::Context ctx(argc, argv);
     return ctx.run();
 }

@@ -1,15 +1,14 @@
 // The end-to-end tests need the real test guest: libvirtd running, the domain and its snapshot
-// (tools/setup makes them). Without them the binary exits 77 (skipped), unless
-// BOTSCOPE_VM_REQUIRED=1 (tools/check sets it) makes that a failure.
+// (tools/setup makes them). Without them the binary is skipped, or fails when
+// BOTSCOPE_VM_REQUIRED is on (support/required.h; tools/check sets it).
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 
 #include "machinery/machinery.h"
+#include "support/required.h"
 #include "vm_harness.h"
 
 int main(int argc, char** argv) {
@@ -22,12 +21,10 @@ int main(int argc, char** argv) {
         missing = s.error().message;
     else if (!std::ifstream(e2e::secret_file()))
         missing = "cannot read " + e2e::secret_file();
-    if (!missing.empty()) {
-        const char* req = std::getenv("BOTSCOPE_VM_REQUIRED");
-        std::fprintf(stderr, "test guest unavailable: %s (tools/setup builds it)\n",
-                     missing.c_str());
-        return req && std::string(req) == "1" ? 1 : 77;
-    }
+    if (!missing.empty())
+        return testing::skip_or_fail(
+            "e2e_vm", "BOTSCOPE_VM_REQUIRED",
+            "test guest unavailable: " + missing + " (tools/setup builds it)");
     doctest::Context ctx(argc, argv);
     return ctx.run();
 }

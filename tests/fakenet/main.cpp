@@ -1,23 +1,20 @@
 // fakenet's live tests make network namespaces, so they need root and ip(8). Without them the
-// binary exits 77 (skipped), unless BOTSCOPE_VM_REQUIRED=1 (tools/check sets it) makes that a
-// failure: CI must run them.
+// binary is skipped, or fails when BOTSCOPE_VM_REQUIRED is on (support/required.h; tools/check
+// sets it): CI must run them.
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "netns.h"
+#include "support/required.h"
 
 int main(int argc, char** argv) {
     std::string missing = botscope::fakenet::live::netns_unavailable();
-    if (!missing.empty()) {
-        const char* req = std::getenv("BOTSCOPE_VM_REQUIRED");
-        std::fprintf(stderr, "network namespaces unavailable: %s\n", missing.c_str());
-        return req && std::string(req) == "1" ? 1 : 77;
-    }
+    if (!missing.empty())
+        return botscope::testing::skip_or_fail("fakenet_live", "BOTSCOPE_VM_REQUIRED",
+                                               "network namespaces unavailable: " + missing);
     doctest::Context ctx(argc, argv);
     return ctx.run();
 }

@@ -18,8 +18,8 @@
 //   4. the name resolves to 10.66.0.1, where nothing listens on 8080: exit 4 within seconds,
 //      every packet to 10.66.0.1
 //
-// Exit 0 passed, 1 failed, 77 skipped (not root, no `ip netns`), unless BOTSCOPE_VM_REQUIRED=1
-// makes a skip a failure. Usage: botemu_netns PATH-TO-botscope-botemu
+// Exit 0 passed, 1 failed, 77 skipped (not root, no `ip netns`), unless BOTSCOPE_VM_REQUIRED is
+// on (support/required.h) and makes a skip a failure. Usage: botemu_netns PATH-TO-botscope-botemu
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -49,6 +49,7 @@
 
 #include "analysis/proto/dns/dns_parser.h"
 #include "support/pcapgen.h"
+#include "support/required.h"
 
 namespace {
 
@@ -477,11 +478,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string emulator = std::filesystem::absolute(argv[1]).string();
-    const char* req = std::getenv("BOTSCOPE_VM_REQUIRED");
-    const bool required = req && std::string(req) == "1";
-    auto skip = [&](const char* why) {
-        std::printf("botemu_netns: %s: %s\n", required ? "FAILED" : "skipped", why);
-        return required ? 1 : 77;
+    auto skip = [](const char* why) {
+        return botscope::testing::skip_or_fail("botemu_netns", "BOTSCOPE_VM_REQUIRED", why);
     };
     if (geteuid() != 0)
         return skip("needs root (network namespaces)");
