@@ -226,6 +226,9 @@ int run_case(const fs::path& case_dir, const std::string& botscope) {
     const Json expected = read_json_file(case_dir / "expected.json");
     if (!expected.is_object() || !expected.contains("facts") || !expected["facts"].is_array())
         throw SetupError("expected.json needs a \"facts\" array");
+    // A case that asserts nothing would pass whatever the CLI reports.
+    if (expected["facts"].empty())
+        throw SetupError("expected.json has no facts: a case must assert at least one");
 
     cases::CaseCapture capture = gen->generate();
     if (expected.contains("format")) {
