@@ -38,11 +38,10 @@ std::string slurp(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("the same capture gives byte-identical reports") {
-    std::string a = bot_session_report();
-    std::string b = bot_session_report();
-    CHECK(a == b);
-    auto j = report::Json::parse(a);
+// That the same capture gives byte-identical reports is checked across two processes, where it
+// can fail (address-dependent ordering, clocks, process ids): tests/cli, cli_deterministic.
+TEST_CASE("a pcap report has the schema, its kind and every network section") {
+    auto j = report::Json::parse(bot_session_report());
     CHECK(j["schema"] == report::kSchema);
     CHECK(j["kind"] == "pcap");
     for (const char* key :
@@ -64,11 +63,12 @@ TEST_CASE("the summary names the C&C server, nick, channel, commands and downloa
     CHECK(s.find(BotFacts::kSpamSubject) != std::string::npos);
 }
 
-TEST_CASE("invalid UTF-8 from the wire never breaks the JSON") {
+TEST_CASE("invalid UTF-8 from the wire never breaks the JSON: each bad byte becomes U+FFFD") {
     report::Json j;
-    j["text"] = std::string("bad \xff\xfe utf8");
+    j["text"] = std::string("bad \xff\xfe utf8 \xc3\xa9");  // two bad bytes, then a valid é
     std::string out = report::dump(j);
-    CHECK(report::Json::parse(out)["text"].get<std::string>().find("bad") == 0);
+    CHECK(report::Json::parse(out)["text"].get<std::string>() ==
+          "bad \xef\xbf\xbd\xef\xbf\xbd utf8 \xc3\xa9");
 }
 
 TEST_CASE("atomic writes leave either the whole file or nothing") {
