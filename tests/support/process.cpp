@@ -32,6 +32,9 @@ Run run_process(const std::vector<std::string>& argv_in, std::chrono::millisecon
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    // Nothing else of the test's: a daemon the program starts (botscope submit starts fakenet)
+    // would keep it open after the test, a lock held around the test run included.
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     pid_t pid = 0;
     const auto start = std::chrono::steady_clock::now();
     int rc = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);

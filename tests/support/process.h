@@ -14,8 +14,8 @@ struct Run {
     double seconds = 0;
 };
 
-/// Runs argv (argv[0] by path, or found on PATH) with stdout and stderr captured; SIGKILL once
-/// `deadline` has passed.
+/// Runs argv (argv[0] by path, or found on PATH) with stdout and stderr captured and no other
+/// descriptor of the caller's; SIGKILL once `deadline` has passed.
 Run run_process(const std::vector<std::string>& argv, std::chrono::milliseconds deadline);
 
 }  // namespace botscope::testing
