@@ -174,14 +174,23 @@ TEST_CASE("a full run: put, exec, process watch, dropped files, sockets, autosta
         REQUIRE_MESSAGE(killed.ok(), killed.error().text());
         CHECK(std::find(killed->begin(), killed->end(), pid.value()) != killed->end());
         CHECK(killed->size() >= 2);  // the sample and its child
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        auto after = c->processes();
-        REQUIRE(after.ok());
-        CHECK(after->tree_alive.empty());
+        // The agent notes the exits at its next look at the process table (every 50 ms here):
+        // ask until it has, not after a guessed time.
+        ProcessList after;
         bool exit_seen = false;
-        for (auto& e : after->events)
-            if (e.type == "exit" && e.pid == pid.value())
-                exit_seen = true;
+        until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        do {
+            auto p = c->processes();
+            REQUIRE_MESSAGE(p.ok(), p.error().text());
+            after = p.value();
+            for (auto& e : after.events)
+                if (e.type == "exit" && e.pid == pid.value())
+                    exit_seen = true;
+            if (exit_seen && after.tree_alive.empty())
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        } while (std::chrono::steady_clock::now() < until);
+        CHECK(after.tree_alive.empty());
         CHECK(exit_seen);
 
         // Clean up for the next transport's run.
