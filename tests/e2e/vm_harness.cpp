@@ -33,6 +33,14 @@ std::string secret_file() {
     return env_or("BOTSCOPE_TESTGUEST_DIR", "/var/lib/botscope/testguest") + "/agent.secret";
 }
 
+std::string secret_file2() {
+    return env_or("BOTSCOPE_TESTGUEST2_DIR", "/var/lib/botscope/testguest2") + "/agent.secret";
+}
+
+std::string forger() {
+    return env_or("BOTSCOPE_FORGER", "");
+}
+
 Run botscope(const std::vector<std::string>& args, std::chrono::seconds deadline) {
     std::vector<std::string> all = {env_or("BOTSCOPE_BIN", "botscope")};
     all.insert(all.end(), args.begin(), args.end());

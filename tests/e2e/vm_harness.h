@@ -38,7 +38,12 @@ std::string sample();
 std::string botemu();
 /// The test guest's secret file.
 std::string secret_file();
+/// The second test guest's secret file (`testguest/build --name testguest2`).
+std::string secret_file2();
+/// The forging sample (tests/e2e/forger.cpp), static Linux build.
+std::string forger();
 
 constexpr const char* kDomain = "botscope-testguest";
+constexpr const char* kDomain2 = "botscope-testguest2";
 
 }  // namespace botscope::e2e
