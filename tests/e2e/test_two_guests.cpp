@@ -38,6 +38,28 @@ std::size_t count(const std::string& hay, const std::string& needle) {
     return n;
 }
 
+/// Ethernet frames of a little-endian pcap file (as botscope's capture writes it) whose source
+/// MAC is `mac` (6 bytes).
+std::size_t frames_from(const std::string& pcap, const char* mac) {
+    auto u32 = [&](std::size_t at) {
+        std::uint32_t v = 0;
+        for (int i = 3; i >= 0; --i)
+            v = v << 8 | static_cast<unsigned char>(pcap[at + i]);
+        return v;
+    };
+    REQUIRE(pcap.size() >= 24);
+    REQUIRE(u32(0) == 0xa1b2c3d4u);
+    std::size_t n = 0, at = 24;
+    while (pcap.size() - at >= 16) {
+        std::size_t len = u32(at + 8);
+        REQUIRE(len <= pcap.size() - at - 16);
+        n += len >= 12 && pcap.compare(at + 16 + 6, 6, mac, 6) == 0;
+        at += 16 + len;
+    }
+    CHECK(at == pcap.size());
+    return n;
+}
+
 fs::path task_dir(const fs::path& data, const json& rep) {
     return data / "tasks" / rep["task"]["id"].get<std::string>();
 }
@@ -138,6 +160,10 @@ TEST_CASE("two guests: forging the other guest's addresses reaches neither it no
     std::string pcap1 = slurp(task_dir(box.data, rep1) / "dump.pcap");
     CHECK(pcap1.size() > 24);
     CHECK(count(pcap1, kMarker) == 0);
+    // Not a single frame from the second guest's MAC: without isolated ports its ARP requests
+    // would be here. (Frames *to* it may be: the host floods its unicast ARP probes for a
+    // guest whose port is gone to every port.)
+    CHECK(frames_from(pcap1, "\x52\x54\x00\xb5\x00\x11") == 0);
     CHECK(rep1["fakenet"]["guest"] == "10.66.0.10");
     CHECK(rep2["fakenet"]["guest"] == "10.66.0.11");
     CHECK(rep1.dump().find(kMarker) == std::string::npos);  // not even in what fakenet kept
