@@ -200,8 +200,8 @@ TEST_CASE("two guests: forging the other guest's addresses reaches neither it no
     CHECK_FALSE(host_service.accepted());
     std::set<std::string> s1 = fakenet_servers(rep1), s2 = fakenet_servers(rep2);
     for (const char* want : {"10.66.0.1:2224", "10.66.0.1:22"}) {
-        CHECK_MESSAGE(s1.count(want), "guest 1: ", want);
-        CHECK_MESSAGE(s2.count(want), "guest 2: ", want);
+        CHECK_MESSAGE(s1.count(want), "guest 1: " << want);
+        CHECK_MESSAGE(s2.count(want), "guest 2: " << want);
     }
     CHECK(log.find("tcp 10.66.0.1:2224: connected") != std::string::npos);
 }
