@@ -32,6 +32,8 @@ constexpr std::string_view kTempPrefix = ".bsa-tmp-";
 // Polls a new process may take to show its image and command line: Windows (and wine, under
 // load) fills the command line in well after the image, so allow two seconds at 100 ms.
 constexpr int kDetailPolls = 20;
+// Polls a child that still shows its parent's command line gets to exec.
+constexpr int kExecPolls = 3;
 
 void log(const std::string& msg) {
     std::fprintf(stderr, "botscope-agent: %s\n", msg.c_str());
@@ -632,7 +634,8 @@ void Agent::poll_locked() {
             return;
         }
         ev["seq"] = events_.size();
-        ev["time_ms"] = wall_clock_ms();
+        if (!ev.contains("time_ms"))
+            ev["time_ms"] = wall_clock_ms();
         events_.push_back(std::move(ev));
     };
     // Exits first, so a reused pid shows as exit then start.
@@ -656,30 +659,46 @@ void Agent::poll_locked() {
             tree_.insert(pid);
         std::string image, cmdline;
         process_details(pid, image, cmdline);
+        // A child caught between fork and exec still shows its parent's command line: give it
+        // the same few polls to show what it runs (a plain fork keeps it, and is reported so).
+        bool unexeced = false;
+        if (!cmdline.empty()) {
+            std::string parent_image, parent_cmdline;
+            process_details(p.ppid, parent_image, parent_cmdline);
+            unexeced = cmdline == parent_cmdline;
+        }
         // A process caught right at its creation may not show its image and command line yet
         // (Windows fills the PEB as the loader runs): look again at the next polls, keeping
         // what was read in case it exits meanwhile.
-        if (image.empty() || cmdline.empty()) {
+        if (image.empty() || cmdline.empty() || unexeced) {
             PendingStart& ps = pending_[pid];
+            if (ps.polls == 0)
+                ps.first_seen_ms = wall_clock_ms();
             ps.ppid = p.ppid;
             if (!image.empty())
                 ps.image = image;
             if (!cmdline.empty())
                 ps.cmdline = cmdline;
-            if (++ps.polls < kDetailPolls) {
+            const bool missing = image.empty() || cmdline.empty();
+            if (++ps.polls < (missing ? kDetailPolls : kExecPolls)) {
                 deferred.push_back(pid);
                 continue;
             }
             image = ps.image;
             cmdline = ps.cmdline;
         }
-        pending_.erase(pid);
-        emit(json{{"type", "start"},
-                  {"pid", pid},
-                  {"ppid", p.ppid},
-                  {"image", bounded(image)},
-                  {"cmdline", bounded(cmdline)},
-                  {"in_tree", tree_.contains(pid)}});
+        json ev{{"type", "start"},
+                {"pid", pid},
+                {"ppid", p.ppid},
+                {"image", bounded(image)},
+                {"cmdline", bounded(cmdline)},
+                {"in_tree", tree_.contains(pid)}};
+        // When it was first seen, not when its details came.
+        if (auto ps = pending_.find(pid); ps != pending_.end()) {
+            ev["time_ms"] = ps->second.first_seen_ms;
+            pending_.erase(ps);
+        }
+        emit(std::move(ev));
     }
     for (auto pid : deferred)
         next.erase(pid);
@@ -695,7 +714,8 @@ void Agent::poll_locked() {
                   {"ppid", it->second.ppid},
                   {"image", bounded(it->second.image)},
                   {"cmdline", bounded(it->second.cmdline)},
-                  {"in_tree", tree_.contains(it->first)}});
+                  {"in_tree", tree_.contains(it->first)},
+                  {"time_ms", it->second.first_seen_ms}});
         emit(json{{"type", "exit"}, {"pid", it->first}, {"in_tree", tree_.contains(it->first)}});
         it = pending_.erase(it);
     }

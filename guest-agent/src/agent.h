@@ -104,6 +104,7 @@ private:
     // New processes whose image or command line could not be read yet, with what was read.
     struct PendingStart {
         int polls = 0;
+        std::int64_t first_seen_ms = 0;
         std::uint32_t ppid = 0;
         std::string image;
         std::string cmdline;
