@@ -4,7 +4,8 @@
 //   {"op":"status"}
 //   {"op":"begin","task":ID,"guest":"10.66.0.10","dir":ABSOLUTE_TASK_FOLDER,
 //    "operator":{"name":N,"text":SCRIPT} or null,"dns":{"names":{NAME:ADDR},"nxdomain":[NAME]}}
-//   {"op":"end","task":ID}          -> {"ok":true,"fakenet":{...}}: what it saw for the task
+//   {"op":"end","task":ID,"guest":IP} -> {"ok":true,"fakenet":{...}}: what it saw for the task
+//                                    (guest optional: it tells apart two controllers' same id)
 //   {"op":"stop"}
 // Every answer has "ok"; a refusal has "error" for people. Plain POSIX, every call with a
 // deadline, so that a task never hangs on fakenet.

@@ -705,8 +705,12 @@ Json Server::begin_task(const Json& req) {
 
 Json Server::end_task(const Json& req) {
     std::string id = req.value("task", "");
-    auto it = std::find_if(tasks_.begin(), tasks_.end(),
-                           [&](const auto& kv) { return kv.second->id == id; });
+    // Task ids are per data directory: two controllers can both run a task "3", on different
+    // guests. The guest, when given, tells them apart.
+    auto guest = parse_ipv4(req.value("guest", ""));
+    auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const auto& kv) {
+        return kv.second->id == id && (!guest || kv.first == *guest);
+    });
     if (it == tasks_.end())
         return Json{{"ok", false}, {"error", "end: no task " + id + " is running"}};
     TaskSession* t = it->second.get();

@@ -113,8 +113,10 @@ util::Result<util::Done> begin_fakenet(const Config& config, const std::string& 
     return util::Done{};
 }
 
-util::Result<fakenet::Json> end_fakenet(const Config& config, const std::string& task) {
-    auto r = fakenet::control_call(config.fakenet.control, {{"op", "end"}, {"task", task}},
+util::Result<fakenet::Json> end_fakenet(const Config& config, const std::string& task,
+                                        const Machine& machine) {
+    auto r = fakenet::control_call(config.fakenet.control,
+                                   {{"op", "end"}, {"task", task}, {"guest", machine.ip}},
                                    kControlDeadline);
     if (!r)
         return util::Error{"fakenet", r.error().message};

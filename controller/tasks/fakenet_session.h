@@ -48,6 +48,7 @@ util::Result<util::Done> begin_fakenet(const Config& config, const std::string& 
                                        const fakenet::Json& dns);
 
 /// Ends it: what fakenet saw (the report's "fakenet" part, without "status"). Code "fakenet".
-util::Result<fakenet::Json> end_fakenet(const Config& config, const std::string& task);
+util::Result<fakenet::Json> end_fakenet(const Config& config, const std::string& task,
+                                        const Machine& machine);
 
 }  // namespace botscope::tasks

@@ -490,7 +490,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     Json fakenet_part = Json{{"status", "disabled"}};
     if (fakenet_begun) {
         // After the capture: everything the guest sent while it was recorded has been served.
-        if (auto f = end_fakenet(config, t.id); !f) {
+        if (auto f = end_fakenet(config, t.id, m); !f) {
             fakenet_part = Json{{"status", "error"}, {"error", f.error().message}};
             t.warnings.push_back("fakenet: " + f.error().message);
         } else {

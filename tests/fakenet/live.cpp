@@ -85,11 +85,12 @@ Json Fakenet::call(const Json& request) const {
     return r.value();
 }
 
-Json Fakenet::begin(const std::string& id, const std::string& script, const Json& dns) {
+Json Fakenet::begin(const std::string& id, const std::string& script, const Json& dns,
+                    const std::string& guest) {
     fs::create_directories(tmp_.path / id);
     Json req = {{"op", "begin"},
                 {"task", id},
-                {"guest", "10.66.0.10"},
+                {"guest", guest},
                 {"dir", (tmp_.path / id).string()},
                 {"operator", script.empty() ? Json(nullptr)
                                             : Json{{"name", "test.txt"}, {"text", script}}},
@@ -97,8 +98,11 @@ Json Fakenet::begin(const std::string& id, const std::string& script, const Json
     return call(req);
 }
 
-Json Fakenet::end(const std::string& id) {
-    return call({{"op", "end"}, {"task", id}});
+Json Fakenet::end(const std::string& id, const std::string& guest) {
+    Json req = {{"op", "end"}, {"task", id}};
+    if (!guest.empty())
+        req["guest"] = guest;
+    return call(req);
 }
 
 std::string Fakenet::log() const {

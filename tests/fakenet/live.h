@@ -37,11 +37,12 @@ public:
     bool alive() const { return child_.alive(); }
     int pid() const { return child_.pid(); }
     Json call(const Json& request) const;
-    /// Begins task `id` on 10.66.0.10 with `script` as its operator ("" for none); its folder is
+    /// Begins task `id` on `guest` with `script` as its operator ("" for none); its folder is
     /// dir()/id.
     Json begin(const std::string& id, const std::string& script = "",
-               const Json& dns = Json::object());
-    Json end(const std::string& id);
+               const Json& dns = Json::object(), const std::string& guest = "10.66.0.10");
+    /// Ends task `id` (on `guest`, when given).
+    Json end(const std::string& id, const std::string& guest = "");
     std::filesystem::path dir() const { return tmp_.path; }
     std::filesystem::path config() const { return tmp_.path / "botscope.ini"; }
     std::string log() const;

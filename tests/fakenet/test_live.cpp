@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -222,7 +223,28 @@ TEST_CASE("fakenet: hostile clients neither stall nor crash it, and others are s
             held.push_back(fd);
         }
     });
-    std::this_thread::sleep_for(1s);
+    // Junk goes to connections fakenet has accepted: wait until each is connected (or refused).
+    std::size_t connected = 0;
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    std::vector<pollfd> waiting;
+    for (int fd : held)
+        waiting.push_back({fd, POLLOUT, 0});
+    while (!waiting.empty() && std::chrono::steady_clock::now() < until) {
+        REQUIRE(::poll(waiting.data(), waiting.size(), 100) >= 0);
+        std::erase_if(waiting, [&](const pollfd& p) {
+            if (p.revents == 0)
+                return false;
+            int err = 0;
+            socklen_t len = sizeof err;
+            ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            connected += err == 0 ? 1 : 0;
+            return true;
+        });
+        for (auto& p : waiting)
+            p.revents = 0;
+    }
+    CHECK(waiting.empty());  // every connection answered, one way or the other
+    CHECK(connected > 0);
     in_ns(l.net.guest(), [&] {
         std::string junk(4096, '\0');
         for (std::size_t i = 0; i < junk.size(); ++i)
@@ -283,6 +305,18 @@ TEST_CASE("fakenet: hostile clients neither stall nor crash it, and others are s
     CHECK(peak < 96 * 1024);  // its documented memory budget (service.h)
 #endif
     CHECK(l.fn->alive());
+}
+
+TEST_CASE("fakenet: two controllers' tasks with the same id on two guests end apart") {
+    // Task ids are numbered per data directory: a second controller has its own task "1".
+    Live l;
+    REQUIRE(l.fn->begin("1", "", Json::object(), "10.66.0.10").value("ok", false));
+    REQUIRE(l.fn->begin("1", "", Json::object(), "10.66.0.11").value("ok", false));
+    for (const char* guest : {"10.66.0.11", "10.66.0.10"}) {
+        Json r = l.fn->end("1", guest);
+        REQUIRE(r.value("ok", false));
+        CHECK(r["fakenet"]["guest"] == guest);
+    }
 }
 
 }  // namespace botscope::fakenet::live
