@@ -139,13 +139,21 @@ TEST_CASE("quarantine: concurrent failures from threads are all counted, each ex
 TEST_CASE("quarantine: concurrent failures from processes are all counted") {
     TempDir tmp;
     constexpr int kProcesses = 4, kEach = 30;
-    Watcher watcher(tmp.path, kProcesses);
+    // The children are forked before the watcher's thread exists and wait for a byte on `go`:
+    // a child forked while another thread held the allocator's lock would inherit it held (seen
+    // under ASan: a child stuck on that lock while holding the store's, the others behind it).
+    int go[2];
+    REQUIRE(::pipe(go) == 0);
     std::vector<pid_t> children;
     for (int p = 0; p < kProcesses; ++p) {
         pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
             // No doctest in the child: the exit code says how it went.
+            ::close(go[1]);
+            char c = 0;
+            if (::read(go[0], &c, 1) != 1)
+                ::_exit(2);
             QuarantineStore store(tmp.path, kNever);
             for (int i = 0; i < kEach; ++i)
                 if (!store.record_failure("vm", reason_of(p)))
@@ -154,6 +162,11 @@ TEST_CASE("quarantine: concurrent failures from processes are all counted") {
         }
         children.push_back(pid);
     }
+    ::close(go[0]);
+    Watcher watcher(tmp.path, kProcesses);
+    const char start[kProcesses] = {};
+    REQUIRE(::write(go[1], start, sizeof start) == static_cast<ssize_t>(sizeof start));
+    ::close(go[1]);
     for (pid_t pid : children) {
         int status = 0;
         REQUIRE(::waitpid(pid, &status, 0) == pid);
