@@ -404,14 +404,16 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
             }
             if (!t.failed()) {
                 auto p = client->put(t.guest_name, t.sample.bytes);
-                if (!p)
+                if (!p) {
                     t.fail("inject", p.error());
-                else if (auto pid = client->exec(t.guest_name); !pid)
-                    t.fail("inject", pid.error());
-                else
-                    t.guest["pid"] = pid.value();
-                // From the exec on, the sample may be running even when exec's answer was lost.
-                sample_started = true;
+                } else {
+                    // From the exec on, the sample may run even when exec's answer is lost.
+                    sample_started = true;
+                    if (auto pid = client->exec(t.guest_name); !pid)
+                        t.fail("inject", pid.error());
+                    else
+                        t.guest["pid"] = pid.value();
+                }
             }
         }
         t.stages["inject"] = since(st);

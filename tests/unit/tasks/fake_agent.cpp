@@ -283,6 +283,8 @@ void FakeAgent::session(int fd) {
             json r = ok(op);
             r["time_ms"] = now_ms();
             c.send(r);
+        } else if (op == proto::op::kPut && b_.fail_put) {
+            c.send(proto::error_response(op, proto::err::kIoError, "disk full (played)"));
         } else if (op == proto::op::kPut) {
             json r = ok(op);
             r["name"] = proto::get_string(req, "name").value_or("");

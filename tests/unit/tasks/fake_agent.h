@@ -40,6 +40,8 @@ struct Behaviour {
     bool impostor_after_exec = false;
     /// The agent ends a session idle for this long (0: never), as the real one does after 1 h.
     std::chrono::milliseconds idle_timeout{0};
+    /// put answers io_error: a broken guest, before any sample ran.
+    bool fail_put = false;
 };
 
 class FakeAgent {

@@ -281,6 +281,18 @@ TEST_CASE("pipeline: the VM stopping under the sample fails the run, not the mac
     CHECK_FALSE(p.health("A").quarantined);
 }
 
+TEST_CASE("pipeline: an agent failing before the exec counts towards quarantine") {
+    Pipeline p;
+    auto a = p.agent({.fail_put = true});
+    auto o = p.run();
+    CHECK_FALSE(o.ok);
+    CHECK(o.failed_stage == "inject");
+    CHECK(o.error.code == "io_error");
+    CHECK(p.health("A").consecutive_failures == 1);
+    const auto ops = a->ops();
+    CHECK(std::count(ops.begin(), ops.end(), "exec") == 0);
+}
+
 TEST_CASE("pipeline: destroy_after decides whether the VM is powered off") {
     Pipeline p;
     auto a = p.agent();
