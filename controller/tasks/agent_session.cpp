@@ -68,9 +68,12 @@ util::Result<agent::Client> connect_agent(const Machine& machine, const std::str
         if (left.count() <= 0)
             break;
         agent::Options o;
-        // One attempt may not eat the whole budget: the first connection after a revert can
-        // land before the agent reopened its port.
-        o.connect_timeout = std::min(left, std::chrono::milliseconds(5'000));
+        // Short attempts first, longer ones as they fail (1 s, 2 s, ... 5 s), none eating the
+        // whole budget: a connection can land before the agent reopened its port (after a
+        // revert, or right after collect closed the previous session), and what it sent then
+        // is never answered. 5 s attempts made collect's new handshake cost 5 s.
+        o.connect_timeout =
+            std::min(left, std::chrono::milliseconds(std::min(1'000 * (attempts + 1), 5'000)));
         ++attempts;
         auto c = tcp_port ? agent::Client::connect_tcp(tcp_addr, tcp_port, secret, o)
                           : agent::Client::connect_unix(where, secret, o);
