@@ -7,9 +7,11 @@
 #include "analysis/decode.h"
 #include "analysis/detect/analyze.h"
 #include "analysis/detect/traffic.h"
+#include "analysis/distinct_count.h"
 #include "analysis/engine_weirds.h"
 #include "analysis/flow_table.h"
 #include "analysis/ip_reassembly.h"
+#include "analysis/log_sink.h"
 #include "analysis/registry.h"
 #include "analysis/stream_digest.h"
 #include "analysis/tcp_reassembly.h"
@@ -42,7 +44,11 @@ struct FlowState {
     std::uint8_t flags[2] = {0, 0};  // every TCP flag seen per direction
     bool synack_seen = false;
     HostRecord* hosts[2] = {nullptr, nullptr};
+    // Made at the first segment with data or a FIN: a flood's lone SYNs never need one. Until
+    // then the SYNs' sequence numbers wait here.
     std::unique_ptr<TcpConnection> tcp;
+    std::uint32_t syn_seq[2] = {0, 0};
+    std::string_view announced;  // expectations.h: the service a data connection was announced as
     int udp_analyzer = kUdpUnprobed;
     std::uint8_t udp_probes = 0;
     std::string_view service;
@@ -55,7 +61,7 @@ using Table = FlowTable<FlowState>;
 
 class Engine::Impl {
 public:
-    Impl(int link_type, const detect::Config& config);
+    Impl(int link_type, const detect::Config& config, LogSink* logs);
 
     void process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len);
     NetworkResult finish(detect::BehaviorResult* behavior);
@@ -64,6 +70,9 @@ public:
 
     int link_type_;
     detect::Config config_;
+    LogSink* logs_;
+    std::size_t service_flows_ = 0;
+    std::size_t sampled_flows_ = 0;
     detect::TrafficDetector traffic_;
     NetworkResult result_;
     Table flows_;
@@ -72,6 +81,7 @@ public:
     Expectations expectations_;
     std::vector<std::unique_ptr<DatagramAnalyzer>> datagram_;
     std::unordered_map<IpAddress, HostRecord, IpAddressHash> hosts_;
+    DistinctCounter hosts_beyond_;  // hosts seen once the table was full
     FlowId next_flow_id_ = 1;
     Timestamp now_ = 0;
     Timestamp last_sweep_ = 0;
@@ -80,6 +90,7 @@ public:
 private:
     void handle(const PacketView& pkt, Timestamp ts, std::uint32_t wire_len);
     HostRecord* host(const IpAddress& a, Timestamp ts);
+    void start_tcp(FlowState& s);
     void udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts);
     void icmp_error(const PacketView& pkt);
     std::vector<IpAddress> analysed_hosts(bool& inferred) const;
@@ -112,8 +123,6 @@ public:
         TcpReassembler& peer = half_[idx(opposite(dir))];
         if (p.tcp_flags & kTcpSyn)
             me.syn(p.seq);
-        if (p.tcp_flags & kTcpRst)
-            rst_[idx(dir)] = true;
         if ((p.tcp_flags & kTcpAck) && peer.started())
             peer.peer_ack(p.ack, ts, *this);
         bool fin = (p.tcp_flags & kTcpFin) != 0;
@@ -124,7 +133,10 @@ public:
         }
     }
 
-    bool closed() const { return rst_[0] || rst_[1] || (eof_[0] && eof_[1]); }
+    /// Both directions reached their FIN.
+    bool both_ended() const { return eof_[0] && eof_[1]; }
+    /// A SYN seen before the connection was made (FlowState::syn_seq).
+    void replay_syn(Direction dir, std::uint32_t seq) { half_[idx(dir)].syn(seq); }
 
     void finish(Timestamp ts) {
         if (finished_)
@@ -140,7 +152,6 @@ public:
 
     std::string_view service() const { return service_; }
     const TcpReassembler& half(Direction d) const { return half_[idx(d)]; }
-    bool reset_by(Direction d) const { return rst_[idx(d)]; }
 
     void stream_data(Direction dir, std::span<const std::uint8_t> data, Timestamp ts) override {
         switch (mode_) {
@@ -263,18 +274,17 @@ private:
     std::vector<Chunk> chunks_;
     std::unique_ptr<StreamAnalyzer> analyzer_;
     std::string_view service_;
-    bool rst_[2] = {false, false};
     bool eof_[2] = {false, false};
     bool finished_ = false;
 };
 
 /// Zeek's conn_state vocabulary, which analysts already read fluently.
-std::string tcp_state(const FlowState& s, const TcpConnection* c) {
+std::string tcp_state(const FlowState& s) {
     bool syn = s.flags[0] & kTcpSyn;
     bool synack = s.synack_seen;
     bool resp_seen = s.packets[1] > 0;
-    bool rst_o = c && c->reset_by(Direction::kOrig);
-    bool rst_r = c && c->reset_by(Direction::kResp);
+    bool rst_o = s.flags[0] & kTcpRst;
+    bool rst_r = s.flags[1] & kTcpRst;
     bool fin_o = s.flags[0] & kTcpFin;
     bool fin_r = s.flags[1] & kTcpFin;
     if (!syn)
@@ -303,8 +313,8 @@ std::string tcp_state(const FlowState& s, const TcpConnection* c) {
 
 }  // namespace
 
-Engine::Impl::Impl(int link_type, const detect::Config& config)
-    : link_type_(link_type), config_(config), traffic_(config) {
+Engine::Impl::Impl(int link_type, const detect::Config& config, LogSink* logs)
+    : link_type_(link_type), config_(config), logs_(logs), traffic_(config) {
     for (const auto& entry : datagram_analyzers())
         datagram_.push_back(entry.make(result_));
 }
@@ -313,7 +323,7 @@ HostRecord* Engine::Impl::host(const IpAddress& a, Timestamp ts) {
     auto it = hosts_.find(a);
     if (it == hosts_.end()) {
         if (hosts_.size() >= NetworkResult::kMaxHosts) {
-            ++result_.hosts_dropped;
+            hosts_beyond_.add(DistinctCounter::hash(a));
             return nullptr;
         }
         HostRecord h;
@@ -356,9 +366,10 @@ void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
         r.bytes[d] = s.bytes[d];
         r.payload_bytes[d] = s.payload[d];
     }
+    if (r.transport == Transport::kTcp)
+        r.state = tcp_state(s);
     if (s.tcp) {
         r.service = std::string(s.tcp->service());
-        r.state = tcp_state(s, s.tcp.get());
         r.gap_bytes =
             s.tcp->half(Direction::kOrig).gap_bytes() + s.tcp->half(Direction::kResp).gap_bytes();
         r.midstream =
@@ -369,7 +380,19 @@ void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
     } else {
         r.service = std::string(s.service);
     }
-    if (result_.flows.size() < NetworkResult::kMaxFlowRecords) {
+    if (logs_)
+        logs_->flow(r);
+    std::string_view counted = r.service.empty() ? transport_name(r.transport) : r.service;
+    auto by = result_.flows_by_service.find(counted);
+    if (by == result_.flows_by_service.end())
+        by = result_.flows_by_service.emplace(counted, 0).first;
+    ++by->second;
+    // In memory: what the detectors look up afterwards (flows an analyzer claimed) and a few
+    // others for the report; every flow is in the log.
+    bool keep = r.service.empty() ? sampled_flows_ < NetworkResult::kSampledFlows
+                                  : service_flows_ < NetworkResult::kMaxServiceFlows;
+    if (keep) {
+        ++(r.service.empty() ? sampled_flows_ : service_flows_);
         result_.flows.push_back(std::move(r));
     } else {
         ++result_.flows_dropped;
@@ -487,7 +510,7 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
     if (!e) {
         if (flows_.full()) {
             result_.weirds.add("flow", kWeirdFlowTableFull, ts, 0);
-            flows_.evict_oldest([this](Table::Entry& old) { end_flow(old, old.last); });
+            flows_.evict([this](Table::Entry& old) { end_flow(old, old.last); });
         }
         FlowState s;
         s.info.id = next_flow_id_++;
@@ -500,20 +523,10 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
         s.info.resp = flip ? src : dst;
         s.hosts[0] = host(s.info.orig.addr, ts);
         s.hosts[1] = host(s.info.resp.addr, ts);
-        FlowClass cls =
-            tcp ? FlowClass::kTcpOpen
-                : (pkt.transport == Transport::kUdp ? FlowClass::kUdp : FlowClass::kOther);
-        e = &flows_.insert(key, cls, ts, std::move(s));
+        e = &flows_.insert(key, FlowClass::kAttempt, ts, std::move(s));
         result_.peak_live_flows = std::max<std::uint64_t>(result_.peak_live_flows, flows_.size());
-        if (tcp) {
-            e->state.tcp =
-                std::make_unique<TcpConnection>(e->state.info, budget_, result_, expectations_);
-            if (!expectations_.empty()) {
-                std::string_view svc = expectations_.take(e->state.info.resp, ts);
-                if (!svc.empty())
-                    e->state.tcp->attach_digest(svc);
-            }
-        }
+        if (tcp && !expectations_.empty())
+            e->state.announced = expectations_.take(e->state.info.resp, ts);
         traffic_.flow_start(e->state.tag, e->state.info, facts, flip);
     }
     FlowState& s = e->state;
@@ -537,7 +550,7 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
 
     traffic_.packet(s.tag, s.info, facts);
 
-    FlowClass cls = e->cls;
+    FlowClass cls;
     if (tcp) {
         s.flags[d] |= pkt.tcp_flags;
         if (dir == Direction::kResp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck))
@@ -545,13 +558,40 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
         if (dir == Direction::kOrig && s.synack_seen &&
             (pkt.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpAck && (s.flags[0] & kTcpSyn))
             traffic_.handshake(s.tag, s.info, facts);
-        s.tcp->packet(dir, pkt, ts);
-        if (s.tcp->closed())
+        if (!s.tcp && (pkt.payload_len > 0 || (pkt.tcp_flags & kTcpFin)))
+            start_tcp(s);
+        if (s.tcp) {
+            s.tcp->packet(dir, pkt, ts);
+        } else if (pkt.tcp_flags & kTcpSyn) {
+            s.syn_seq[d] = pkt.seq;
+        }
+        bool reset = ((s.flags[0] | s.flags[1]) & kTcpRst) != 0;
+        if (reset || (s.tcp && s.tcp->both_ended())) {
             cls = FlowClass::kTcpClosed;
+        } else if (s.packets[1] == 0 && (s.flags[0] & ~kTcpSyn) == 0) {
+            cls = FlowClass::kAttempt;
+        } else {
+            cls = FlowClass::kTcpOpen;
+        }
     } else if (pkt.transport == Transport::kUdp) {
         udp(*e, dir, pkt, ts);
+        cls = s.packets[1] == 0 ? FlowClass::kAttempt : FlowClass::kUdp;
+    } else {
+        // An echo request's flow takes the request type as the originator's port (above).
+        std::uint16_t echo = pkt.transport == Transport::kIcmp6 ? 128 : 8;
+        bool request = pkt.transport != Transport::kOther && s.info.orig.port == echo;
+        cls = request && s.packets[1] == 0 ? FlowClass::kAttempt : FlowClass::kOther;
     }
     flows_.touch(*e, ts, cls);
+}
+
+void Engine::Impl::start_tcp(FlowState& s) {
+    s.tcp = std::make_unique<TcpConnection>(s.info, budget_, result_, expectations_);
+    if (!s.announced.empty())
+        s.tcp->attach_digest(s.announced);
+    for (int d = 0; d < 2; ++d)
+        if (s.flags[d] & kTcpSyn)
+            s.tcp->replay_syn(static_cast<Direction>(d), s.syn_seq[d]);
 }
 
 void Engine::Impl::udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts) {
@@ -663,6 +703,7 @@ NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
     ftp::attach_data_streams(result_.ftp, result_.data_streams);
     std::sort(result_.flows.begin(), result_.flows.end(),
               [](const FlowRecord& a, const FlowRecord& b) { return a.id < b.id; });
+    result_.hosts_dropped = hosts_beyond_.estimate();
     result_.hosts.reserve(hosts_.size());
     for (auto& [addr, h] : hosts_)
         result_.hosts.push_back(h);
@@ -683,8 +724,8 @@ NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
     return std::move(result_);
 }
 
-Engine::Engine(int link_type, const detect::Config& config)
-    : impl_(std::make_unique<Impl>(link_type, config)) {}
+Engine::Engine(int link_type, const detect::Config& config, LogSink* logs)
+    : impl_(std::make_unique<Impl>(link_type, config, logs)) {}
 Engine::~Engine() = default;
 
 void Engine::process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len) {

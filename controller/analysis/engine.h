@@ -1,6 +1,7 @@
 #pragma once
 // The streaming analysis engine: packets in (in file order, one pass), NetworkResult out.
-// Memory grows with live flows and bounded result tables, never with the capture's size.
+// Memory grows with live flows and bounded result tables, never with the capture's size or
+// its count of flows.
 
 #include <cstdint>
 #include <memory>
@@ -13,11 +14,14 @@
 
 namespace botscope::analysis {
 
+class LogSink;
+
 class Engine {
 public:
     /// `link_type` is the capture's LINKTYPE_ value (see decode.h); `config` holds the
-    /// behaviour detectors' thresholds.
-    explicit Engine(int link_type, const detect::Config& config = {});
+    /// behaviour detectors' thresholds; `logs`, when given, receives every record as it is
+    /// complete (the result keeps only what the report and the detectors need).
+    explicit Engine(int link_type, const detect::Config& config = {}, LogSink* logs = nullptr);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -74,15 +75,21 @@ struct FlowRecord {
 };
 
 struct NetworkResult {
-    static constexpr std::size_t kMaxFlowRecords = 100'000;
+    /// Flows kept in memory: those an analyzer claimed (the detectors look them up after the
+    /// capture) and a sample of the others. Every flow goes to the log (log_sink.h).
+    static constexpr std::size_t kMaxServiceFlows = 65'536;
+    static constexpr std::size_t kSampledFlows = 500;
     static constexpr std::size_t kMaxHosts = 65'536;
 
     CaptureInfo capture;
     std::vector<HostRecord> hosts;
+    /// Distinct hosts past kMaxHosts: estimated (distinct_count.h), exact while few.
     std::uint64_t hosts_dropped = 0;
     std::vector<FlowRecord> flows;  // by id
     std::uint64_t flows_total = 0;
-    std::uint64_t flows_dropped = 0;
+    std::uint64_t flows_dropped = 0;  // not kept in memory (still logged)
+    /// Every flow counted by the analyzer that claimed it, else by its transport ("tcp"...).
+    std::map<std::string, std::uint64_t, std::less<>> flows_by_service;
     std::uint64_t peak_live_flows = 0;        // the engine's state follows this, not the file size
     std::uint64_t peak_reassembly_bytes = 0;  // out-of-order TCP data buffered at once
     std::uint64_t tcp_gap_bytes = 0;

@@ -156,7 +156,8 @@ const char* capture_error_name(CaptureError e) {
 namespace {
 
 AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFacts& facts,
-                            const ProgressFn& progress, const detect::Config& config) {
+                            const ProgressFn& progress, const detect::Config& config,
+                            LogSink* logs) {
     AnalyzeOutcome out;
     int link = pcap_datalink(p.get());
     if (!link_type_supported(link)) {
@@ -167,7 +168,7 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
         return out;
     }
 
-    Engine engine(link, config);
+    Engine engine(link, config, logs);
     std::FILE* fp = pcap_file(p.get());
     bool truncated = false;
     std::string reason;
@@ -221,12 +222,12 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
 }  // namespace
 
 AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress,
-                                    const detect::Config& config) {
+                                    const detect::Config& config, LogSink* logs) {
     FileFacts facts = inspect(path);
     if (facts.error == CaptureError::kNone) {
         PcapHandle p = open_capture(path, facts);
         if (p)
-            return analyze_open(path, std::move(p), facts, progress, config);
+            return analyze_open(path, std::move(p), facts, progress, config, logs);
     }
     AnalyzeOutcome out;
     out.error = facts.error;
@@ -265,7 +266,7 @@ AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes) {
         out.message = name + ": " + one_line(errbuf);
         return out;
     }
-    return analyze_open(name, PcapHandle(p), facts, {}, {});
+    return analyze_open(name, PcapHandle(p), facts, {}, {}, nullptr);
 }
 
 ReadLoopStats bare_read_loop(const std::string& path) {

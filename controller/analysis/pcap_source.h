@@ -37,9 +37,12 @@ struct AnalyzeOutcome {
 /// Progress callback: bytes of the file consumed so far and its size.
 using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
-/// Analyses one capture file; `config` holds the behaviour detectors' thresholds.
+class LogSink;
+
+/// Analyses one capture file; `config` holds the behaviour detectors' thresholds; `logs`, when
+/// given, receives every record as the analysis goes (log_sink.h).
 AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress = {},
-                                    const detect::Config& config = {});
+                                    const detect::Config& config = {}, LogSink* logs = nullptr);
 
 /// Analyses a capture held in memory (the fuzz target's way in).
 AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes);

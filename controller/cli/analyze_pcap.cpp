@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -9,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/status_line.h"
 #include "report/atomic_file.h"
+#include "report/jsonl_logs.h"
 #include "report/network_json.h"
 #include "report/summary.h"
 
@@ -17,7 +20,7 @@ namespace botscope::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: botscope analyze-pcap FILE [--json] [-o OUT] [--quiet] [--host ADDR]...\n"
+    "usage: botscope analyze-pcap FILE [--json] [-o DIR] [--quiet] [--host ADDR]...\n"
     "                             [--threshold NAME=VALUE]...\n"
     "       botscope analyze-pcap --thresholds\n"
     "\n"
@@ -26,7 +29,8 @@ constexpr const char* kHelp =
     "floods, scans, spam runs, HTTP beacons, downloads, each tied to the command before it.\n"
     "\n"
     "  --json                   print the JSON report instead of the summary\n"
-    "  -o OUT                   also write the JSON report to OUT (atomically)\n"
+    "  -o DIR                   write report.json and the full records as JSON-lines logs\n"
+    "                           (flows.jsonl) into DIR, made if absent\n"
     "  --quiet                  no progress display\n"
     "  --host ADDR              the analysed (infected) host; repeatable. Default: the host\n"
     "                           that opened the most flows. Flood sources other than it are\n"
@@ -35,7 +39,7 @@ constexpr const char* kHelp =
     "  --thresholds             list the thresholds with their defaults and exit\n"
     "\n"
     "exit codes: 0 analysed (also a truncated capture: see capture.truncated),\n"
-    "            2 usage, 3 unreadable or not a capture, 4 cannot write OUT\n";
+    "            2 usage, 3 unreadable or not a capture, 4 cannot write into DIR\n";
 
 /// The analysis's progress, shown only for slow work.
 class Progress {
@@ -124,7 +128,7 @@ int analyze_pcap(int argc, char** argv) {
             quiet = true;
         } else if (a == "-o" || a == "--output") {
             if (i + 1 >= argc) {
-                std::fprintf(stderr, "botscope analyze-pcap: %s needs a file name\n", argv[i]);
+                std::fprintf(stderr, "botscope analyze-pcap: %s needs a folder\n", argv[i]);
                 return kExitUsage;
             }
             out_path = argv[++i];
@@ -145,15 +149,33 @@ int analyze_pcap(int argc, char** argv) {
         return kExitUsage;
     }
 
+    std::unique_ptr<report::JsonlLogs> logs;
+    if (!out_path.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directory(out_path, ec);
+        std::string err = ec ? "cannot make " + out_path + ": " + ec.message() : std::string();
+        if (err.empty())
+            logs = report::JsonlLogs::open(out_path, err);
+        if (!logs) {
+            std::fprintf(stderr, "botscope analyze-pcap: %s\n", err.c_str());
+            return kExitOutput;
+        }
+    }
     Progress progress(!quiet);
     auto outcome = analysis::analyze_capture_file(
         input,
         [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); },
-        config);
+        config, logs.get());
     progress.clear();
     if (outcome.error != analysis::CaptureError::kNone) {
         std::fprintf(stderr, "botscope analyze-pcap: %s\n", outcome.message.c_str());
         return kExitInput;
+    }
+    if (logs) {
+        if (std::string err = logs->commit(); !err.empty()) {
+            std::fprintf(stderr, "botscope analyze-pcap: %s\n", err.c_str());
+            return kExitOutput;
+        }
     }
     const auto& net = outcome.result;
     if (net.capture.truncated) {
@@ -164,10 +186,11 @@ int analyze_pcap(int argc, char** argv) {
                      static_cast<unsigned long long>(net.capture.packets));
     }
 
-    report::Json report = report::pcap_report(input, net, outcome.behavior);
+    report::Json report = report::pcap_report(input, net, outcome.behavior, logs.get());
     std::string doc = report::dump(report);
+    std::string report_path = (std::filesystem::path(out_path) / "report.json").string();
     if (!out_path.empty()) {
-        std::string err = report::write_file_atomic(out_path, doc);
+        std::string err = report::write_file_atomic(report_path, doc);
         if (!err.empty()) {
             std::fprintf(stderr, "botscope analyze-pcap: %s\n", err.c_str());
             return kExitOutput;
@@ -179,7 +202,7 @@ int analyze_pcap(int argc, char** argv) {
         std::string text = report::text_summary(input, report);
         std::fwrite(text.data(), 1, text.size(), stdout);
         if (!out_path.empty())
-            std::printf("report: %s\n", out_path.c_str());
+            std::printf("report: %s\n", report_path.c_str());
     }
     if (std::fflush(stdout) != 0)
         return kExitOutput;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "analysis/detect/config.h"
+#include "analysis/distinct_count.h"
 
 namespace botscope::report {
 
@@ -63,7 +64,10 @@ Json flood_json(const Flood& f) {
     j["events"] = f.events;
     j["peak_events_per_second"] = rate(f.peak_events_per_second);
     j["sources"] = f.sources;
-    j["sources_capped"] = f.sources_capped;
+    if (f.sources_estimated) {
+        j["sources_estimated"] = true;
+        j["sources_error"] = analysis::DistinctCounter::kRelativeError;
+    }
     j["spoofed_sources"] = f.spoofed_sources ? Json(*f.spoofed_sources) : Json(nullptr);
     j["connections"] = f.connections;
     j["handshakes"] = f.handshakes;

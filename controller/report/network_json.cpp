@@ -1,7 +1,9 @@
 #include "report/network_json.h"
 
-#include "analysis/network_result.h"
+#include <algorithm>
+#include <tuple>
 
+#include "analysis/network_result.h"
 #include "report/behavior_json.h"
 #include "report/json_dns.h"
 #include "report/json_ftp.h"
@@ -9,6 +11,7 @@
 #include "report/json_irc.h"
 #include "report/json_smtp.h"
 #include "report/json_tftp.h"
+#include "report/jsonl_logs.h"
 
 namespace botscope::report {
 
@@ -65,27 +68,41 @@ Json host_json(const HostRecord& h) {
 }
 
 Json flow_json(const FlowRecord& f) {
-    Json j;
-    j["id"] = f.id;
-    j["proto"] = transport_name(f.transport);
-    j["orig"] = endpoint_json(f.orig);
-    j["resp"] = endpoint_json(f.resp);
-    j["start"] = ts_json(f.start);
-    j["duration"] = ts_json(f.end - f.start);
-    j["service"] = f.service.empty() ? Json(nullptr) : Json(f.service);
-    if (!f.state.empty())
-        j["state"] = f.state;
-    j["orig_packets"] = f.packets[0];
-    j["orig_bytes"] = f.bytes[0];
-    j["orig_payload_bytes"] = f.payload_bytes[0];
-    j["resp_packets"] = f.packets[1];
-    j["resp_bytes"] = f.bytes[1];
-    j["resp_payload_bytes"] = f.payload_bytes[1];
-    if (f.transport == Transport::kTcp) {
-        j["gap_bytes"] = f.gap_bytes;
-        j["midstream"] = f.midstream;
+    // The log's writer is the one definition of a flow's fields.
+    return Json::parse(flow_line(f));
+}
+
+/// The flows the report lists: those an analyzer claimed first, then the sample of the others,
+/// at most kReportFlows, by id.
+std::vector<const FlowRecord*> listed_flows(const NetworkResult& net) {
+    std::vector<const FlowRecord*> out;
+    for (int pass = 0; pass < 2 && out.size() < kReportFlows; ++pass)
+        for (const auto& f : net.flows)
+            if (f.service.empty() == (pass == 1) && out.size() < kReportFlows)
+                out.push_back(&f);
+    std::sort(out.begin(), out.end(),
+              [](const FlowRecord* a, const FlowRecord* b) { return a->id < b->id; });
+    return out;
+}
+
+/// The busiest hosts (packets sent and received), at most kReportHosts, in order of appearance.
+std::vector<const HostRecord*> listed_hosts(const NetworkResult& net) {
+    std::vector<const HostRecord*> out;
+    for (const auto& h : net.hosts)
+        out.push_back(&h);
+    if (out.size() > kReportHosts) {
+        auto busier = [](const HostRecord* a, const HostRecord* b) {
+            auto pa = a->packets_sent + a->packets_received;
+            auto pb = b->packets_sent + b->packets_received;
+            return pa != pb ? pa > pb : std::tie(a->first_ts, a->addr) < std::tie(b->first_ts, b->addr);
+        };
+        std::nth_element(out.begin(), out.begin() + kReportHosts, out.end(), busier);
+        out.resize(kReportHosts);
+        std::sort(out.begin(), out.end(), [](const HostRecord* a, const HostRecord* b) {
+            return std::tie(a->first_ts, a->addr) < std::tie(b->first_ts, b->addr);
+        });
     }
-    return j;
+    return out;
 }
 
 }  // namespace
@@ -95,17 +112,20 @@ Json network_to_json(const NetworkResult& net) {
     j["capture"] = capture_json(net.capture);
 
     Json hosts = Json::array();
-    for (const auto& h : net.hosts)
-        hosts.push_back(host_json(h));
-    j["hosts"] = {{"count", net.hosts.size() + net.hosts_dropped},
-                  {"dropped", net.hosts_dropped},
+    for (const HostRecord* h : listed_hosts(net))
+        hosts.push_back(host_json(*h));
+    std::uint64_t host_count = net.hosts.size() + net.hosts_dropped;
+    j["hosts"] = {{"count", host_count},
+                  {"count_estimated", net.hosts_dropped > 0},
+                  {"dropped", host_count - hosts.size()},
                   {"list", std::move(hosts)}};
 
     Json flows = Json::array();
-    for (const auto& f : net.flows)
-        flows.push_back(flow_json(f));
+    for (const FlowRecord* f : listed_flows(net))
+        flows.push_back(flow_json(*f));
     j["flows"] = {{"count", net.flows_total},
-                  {"dropped", net.flows_dropped},
+                  {"dropped", net.flows_total - flows.size()},
+                  {"by_service", net.flows_by_service},
                   {"peak_live", net.peak_live_flows},
                   {"peak_reassembly_bytes", net.peak_reassembly_bytes},
                   {"tcp_gap_bytes", net.tcp_gap_bytes},
@@ -154,8 +174,15 @@ Json network_to_json(const NetworkResult& net) {
     return j;
 }
 
+Json logs_json(const JsonlLogs& logs) {
+    Json j = Json::array();
+    for (const auto& f : logs.files())
+        j.push_back({{"name", f.name}, {"records", f.records}});
+    return j;
+}
+
 Json pcap_report(const std::string& path, const NetworkResult& net,
-                 const analysis::detect::BehaviorResult& behavior) {
+                 const analysis::detect::BehaviorResult& behavior, const JsonlLogs* logs) {
     Json j;
     j["schema"] = kSchema;
     j["generator"] = {{"name", "botscope"}, {"version", BOTSCOPE_VERSION}};
@@ -163,6 +190,8 @@ Json pcap_report(const std::string& path, const NetworkResult& net,
     j["source"] = {{"path", path}};
     j["network"] = network_to_json(net);
     j["behavior"] = behavior_to_json(behavior);
+    if (logs)
+        j["logs"] = logs_json(*logs);
     return j;
 }
 

@@ -9,14 +9,25 @@
 
 namespace botscope::report {
 
+class JsonlLogs;
+
 /// Report schema identifier; bumped on any incompatible change (reports/README.md).
 inline constexpr const char* kSchema = "botscope.report/1";
+
+/// What the report lists of the network part, whatever the capture; counts stay whole and the
+/// logs (jsonl_logs.h) hold every record.
+inline constexpr std::size_t kReportFlows = 500;
+inline constexpr std::size_t kReportHosts = 100;
 
 Json network_to_json(const analysis::NetworkResult& net);
 
 /// The whole document for a capture analysed on its own.
 Json pcap_report(const std::string& path, const analysis::NetworkResult& net,
-                 const analysis::detect::BehaviorResult& behavior);
+                 const analysis::detect::BehaviorResult& behavior,
+                 const JsonlLogs* logs = nullptr);
+
+/// The report's `logs` part: each log written beside it and its count of records.
+Json logs_json(const JsonlLogs& logs);
 
 /// Serialises with invalid UTF-8 from the wire replaced, never throwing.
 std::string dump(const Json& j);

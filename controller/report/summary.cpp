@@ -100,11 +100,10 @@ void capture(Out& o, const std::string& path, const Json& c) {
 
 void flows(Out& o, const Json& net) {
     std::map<std::string, std::uint64_t> by_service;
-    for (const auto& f : list(net["flows"], "list")) {
-        std::string svc =
-            f["service"].is_string() ? f["service"].get<std::string>() : str(f, "proto");
-        ++by_service[svc];
-    }
+    if (net["flows"].contains("by_service") && net["flows"]["by_service"].is_object())
+        for (const auto& [svc, n] : net["flows"]["by_service"].items())
+            if (n.is_number_unsigned())
+                by_service[svc] = n.get<std::uint64_t>();
     std::string s = std::to_string(num(net["hosts"], "count")) + " hosts, " +
                     std::to_string(num(net["flows"], "count")) + " flows";
     if (!by_service.empty()) {

@@ -19,6 +19,7 @@
 #include "machinery/quarantine.h"
 #include "report/atomic_file.h"
 #include "report/behavior_json.h"
+#include "report/jsonl_logs.h"
 #include "report/network_json.h"
 #include "tasks/agent_session.h"
 #include "tasks/fakenet_session.h"
@@ -510,7 +511,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     t.stages["cleanup"] = since(st);
 
     // --- analyse ------------------------------------------------------------------------------
-    Json network = nullptr, behavior = nullptr;
+    Json network = nullptr, behavior = nullptr, logs_part = Json::array();
     st = Clock::now();
     if (!t.capture.is_null()) {
         say("analyse");
@@ -518,13 +519,24 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
         analysis::IpAddress ip;
         if (analysis::IpAddress::parse(m.ip, ip))
             dc.hosts.push_back(ip);
-        auto outcome = analysis::analyze_capture_file(pcap.string(), {}, dc);
+        std::string log_err;
+        auto logs = report::JsonlLogs::open(t.dir, log_err);
+        if (!logs)
+            t.warnings.push_back("logs: " + log_err);
+        auto outcome = analysis::analyze_capture_file(pcap.string(), {}, dc, logs.get());
         if (outcome.error != analysis::CaptureError::kNone) {
             network = Json{{"error", outcome.message}};
             t.fail("analyse", {"analyse", outcome.message});
         } else {
             network = report::network_to_json(outcome.result);
             behavior = report::behavior_to_json(outcome.behavior);
+            if (logs) {
+                if (log_err = logs->commit(); log_err.empty()) {
+                    logs_part = report::logs_json(*logs);
+                } else {
+                    t.warnings.push_back("logs: " + log_err);
+                }
+            }
         }
         t.stages["analyse"] = since(st);
     } else {
@@ -587,6 +599,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     doc["network"] = std::move(network);
     doc["behavior"] = std::move(behavior);
     doc["fakenet"] = std::move(fakenet_part);
+    doc["logs"] = std::move(logs_part);
     doc["task"]["finished"] = util::utc_now_iso8601();
     doc["task"]["stages"]["report"] = since(st);
     std::string err =

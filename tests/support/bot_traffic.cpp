@@ -1,5 +1,6 @@
 #include "support/bot_traffic.h"
 
+#include <algorithm>
 #include <string>
 
 namespace botscope::testing {
@@ -189,6 +190,28 @@ void emulate_bot_session(CaptureWriter& w, Timestamp start) {
                                             0x1001 + static_cast<std::uint32_t>(i),
                                             analysis::kTcpRst | analysis::kTcpAck, {}));
         t += 3 * kMilli;
+    }
+}
+
+void spoofed_syn_flood(PcapStreamWriter& out, Timestamp start, const Endpoint& target,
+                       std::uint64_t packets, std::uint64_t pps, std::uint64_t seed) {
+    // splitmix64: fast, deterministic across platforms, good enough to spread addresses.
+    auto next = [&seed] {
+        std::uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    };
+    Timestamp step = kSecond / static_cast<Timestamp>(std::max<std::uint64_t>(pps, 1));
+    for (std::uint64_t i = 0; i < packets; ++i) {
+        std::uint64_t r = next();
+        Endpoint src{IpAddress::v4(10, static_cast<std::uint8_t>(r >> 8),
+                                   static_cast<std::uint8_t>(r >> 16),
+                                   static_cast<std::uint8_t>(r >> 24)),
+                     static_cast<std::uint16_t>(1024 + (r >> 32) % 64000)};
+        out.add_ip(start + static_cast<Timestamp>(i) * step,
+                   tcp_packet(src, target, static_cast<std::uint32_t>(r >> 40), 0,
+                              analysis::kTcpSyn, {}));
     }
 }
 

@@ -46,4 +46,10 @@ Bytes fake_pe(std::size_t size);
 /// Appends the whole session to `w`, starting at `start`.
 void emulate_bot_session(CaptureWriter& w, Timestamp start);
 
+/// A SYN flood as a bot's `.ddos.syn` sends it: `packets` SYNs at `pps` to `target`, each from
+/// a random source address in 10.0.0.0/8 and a random port (a deterministic generator seeded
+/// with `seed`), nothing answered. Streams to disk: floods are too large to hold.
+void spoofed_syn_flood(PcapStreamWriter& out, Timestamp start, const Endpoint& target,
+                       std::uint64_t packets, std::uint64_t pps, std::uint64_t seed = 1);
+
 }  // namespace botscope::testing

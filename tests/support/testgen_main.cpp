@@ -1,6 +1,8 @@
 // botscope-testgen: writes the project's generated captures.
 //   demo OUT.pcap   the emulated bot session the demo analyses
 //   seeds DIR       small captures of every format and link type, the pcap fuzzer's seeds
+//   synflood OUT.pcap PACKETS
+//                   a spoofed SYN flood at 100,000 packets/s to 10.66.0.200:80 (bench, tests)
 
 #include <cstdio>
 #include <filesystem>
@@ -62,6 +64,14 @@ int seeds(const fs::path& dir) {
 int main(int argc, char** argv) {
     std::string_view cmd = argc == 3 ? argv[1] : "";
     try {
+        if (argc == 4 && std::string_view(argv[1]) == "synflood") {
+            std::uint64_t n = std::stoull(argv[3]);
+            PcapStreamWriter out(argv[2]);
+            spoofed_syn_flood(out, kT0, ep("10.66.0.200", 80), n, 100'000);
+            std::printf("%s: %llu SYNs from random sources\n", argv[2],
+                        static_cast<unsigned long long>(n));
+            return 0;
+        }
         if (cmd == "demo") {
             CaptureWriter w;
             emulate_bot_session(w, kT0);
@@ -75,6 +85,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "botscope-testgen: %s\n", e.what());
         return 1;
     }
-    std::fprintf(stderr, "usage: botscope-testgen demo OUT.pcap | seeds DIR\n");
+    std::fprintf(stderr, "usage: botscope-testgen demo OUT.pcap | seeds DIR | synflood OUT.pcap PACKETS\n");
     return 2;
 }

@@ -57,8 +57,10 @@ struct Flood {
     /// the thresholds apply to these.
     std::uint64_t events = 0;
     double peak_events_per_second = 0;
-    std::uint64_t sources = 0;  ///< distinct source addresses (counted up to kMaxSources)
-    bool sources_capped = false;
+    /// Distinct source addresses: exact up to kMaxSources (traffic.h), then an estimate
+    /// (distinct_count.h) and `sources_estimated`.
+    std::uint64_t sources = 0;
+    bool sources_estimated = false;
     /// Sources other than the analysed host(s): spoofing. Absent when no host is known.
     std::optional<std::uint64_t> spoofed_sources;
     std::uint64_t connections = 0;  ///< syn/connect: flows opened; http: connections used

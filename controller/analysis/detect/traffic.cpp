@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "analysis/decode.h"
+#include "analysis/distinct_count.h"
 
 namespace botscope::analysis::detect {
 
@@ -56,7 +57,7 @@ struct Episode {
     SecondBins packet_bins;
     SecondBins byte_bins;
     std::unordered_set<IpAddress, IpAddressHash> sources;
-    bool sources_capped = false;
+    std::unique_ptr<DistinctCounter> sources_beyond;  // once `sources` is full
     std::unordered_map<std::uint16_t, std::uint64_t> ports;
     bool ports_capped = false;
     std::vector<FlowId> flows;
@@ -206,7 +207,9 @@ struct TrafficDetector::Impl {
         if (e.sources.size() < kMaxSources) {
             e.sources.insert(src);
         } else if (!e.sources.count(src)) {
-            e.sources_capped = true;
+            if (!e.sources_beyond)
+                e.sources_beyond = std::make_unique<DistinctCounter>();
+            e.sources_beyond->add(DistinctCounter::hash(src));
         }
     }
 
@@ -254,7 +257,10 @@ struct TrafficDetector::Impl {
         // stamped in the past (SecondBins): then the episode's start is all there is.
         f.onset = e.onset != 0 ? std::max(e.onset, e.start) : e.start;
         f.sources = e.sources.size();
-        f.sources_capped = e.sources_capped;
+        if (e.sources_beyond) {
+            f.sources += e.sources_beyond->estimate();
+            f.sources_estimated = true;
+        }
         f.connections = e.connections;
         f.handshakes = e.handshakes;
         f.replies = e.replies;
@@ -565,10 +571,12 @@ void TrafficDetector::finish(BehaviorResult& out) {
     std::set<IpAddress> hosts(out.hosts.begin(), out.hosts.end());
     for (auto& pf : m.floods) {
         if (!hosts.empty()) {
-            std::uint64_t spoofed = 0;
+            // Past the list, the analysed hosts among the sources are known only if listed: a
+            // handful against an estimate of thousands.
+            std::uint64_t own = 0;
             for (const auto& s : pf.sources)
-                spoofed += hosts.count(s) ? 0 : 1;
-            pf.flood.spoofed_sources = spoofed;
+                own += hosts.count(s);
+            pf.flood.spoofed_sources = pf.flood.sources - own;
         }
         out.floods.push_back(std::move(pf.flood));
     }

@@ -18,9 +18,10 @@
 // no payload was exchanged (TCP: nothing the responder sent; UDP: no reply datagram; ICMP: no
 // echo reply). TrafficDetector::Impl::scans() in traffic.cpp decides the kinds.
 //
-// Limits: kMaxSources distinct sources and kMaxPorts distinct ports per flood episode (counted
-// beyond, listed up to kMaxListed); kMaxScanners sources tracked; kMaxProbeRecords distinct
-// (scanner, target, port) probes in all. Past a limit the counts say so; nothing grows further.
+// Limits: kMaxSources distinct sources kept per flood episode (estimated beyond,
+// distinct_count.h); kMaxPorts distinct ports (counted beyond, listed up to kMaxListed);
+// kMaxScanners sources tracked; kMaxProbeRecords distinct (scanner, target, port) probes in
+// all. Past a limit the counts say so; nothing grows further.
 
 #include <cstdint>
 #include <memory>

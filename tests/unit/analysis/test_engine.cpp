@@ -5,10 +5,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "analysis/engine.h"
+#include "analysis/flow_table.h"
 #include "analysis/pcap_source.h"
 #include "support/pcapgen.h"
 
@@ -192,21 +196,29 @@ TEST_CASE("TCP states follow Zeek's conn_state") {
 TEST_CASE("flows expire on capture time and memory follows live flows") {
     Engine e(kLinkEthernet);
     CaptureWriter w;
-    // 2,000 short UDP exchanges, one per 100 ms: under the 60 s timeout, swept once a second,
-    // at most 610 can be live at once.
+    // 1,000 answered UDP exchanges, one per 100 ms: under the 60 s timeout, swept once a
+    // second, at most 611 can be live at once. Then 1,000 datagrams nobody answers: attempts,
+    // which go after 10 s, so the live flows fall to at most 111.
     for (int i = 0; i < 2000; ++i) {
         auto src = ep("10.0.0.2", static_cast<std::uint16_t>(10000 + i));
-        w.add_ip(kT0 + i * 100 * kMilli, udp_packet(src, ep("10.0.0.1", 7), bytes_of("ping")));
+        Timestamp t = kT0 + i * 100 * kMilli;
+        w.add_ip(t, udp_packet(src, ep("10.0.0.1", 7), bytes_of("ping")));
+        if (i < 1000)
+            w.add_ip(t + kMilli, udp_packet(ep("10.0.0.1", 7), src, bytes_of("pong")));
     }
-    std::size_t peak = 0;
+    std::size_t peak = 0, peak_attempts = 0;
     for (const auto& f : w.frames()) {
         e.process(f.ts, f.data, f.wire_len);
         peak = std::max(peak, e.live_flows());
+        if (f.ts >= kT0 + 170 * kSecond)  // the answered ones have all expired
+            peak_attempts = std::max(peak_attempts, e.live_flows());
     }
     CHECK(peak <= 611);
+    CHECK(peak >= 600);
+    CHECK(peak_attempts <= 111);
     NetworkResult r = e.finish();
     CHECK(r.flows_total == 2000);
-    CHECK(r.flows.size() == 2000);
+    CHECK(r.flows.size() == NetworkResult::kSampledFlows);  // every flow goes to the log
 }
 
 TEST_CASE("timestamps that go backwards or never advance are counted, never fatal") {
@@ -250,4 +262,40 @@ TEST_CASE("a reused port after a closed connection starts a new flow") {
         e.process(f.ts, f.data, f.wire_len);
     NetworkResult r = e.finish();
     CHECK(r.flows.size() == 2);
+}
+
+TEST_CASE("an idle C&C connection outlives a flood that fills the flow table") {
+    // The bot joins, is told to flood, floods from more spoofed sources than the table holds,
+    // and gets its next command on the same connection: one IRC session with both commands.
+    CaptureWriter w;
+    TcpConversation c(w, ep("10.66.0.10", 1030), ep("10.66.0.1", 6667), kT0);
+    c.handshake();
+    c.send(Direction::kOrig, "NICK [USA]-1\r\nUSER a 0 0 :a\r\nJOIN #c\r\n");
+    c.send(Direction::kResp, ":srv 001 [USA]-1 :hi\r\n:op!o@h PRIVMSG #c :.ddos.syn 10.66.0.5\r\n");
+    const std::uint32_t flood = FlowTable<int>::kMaxFlows + 10'000;
+    Timestamp t = c.now();
+    for (std::uint32_t i = 0; i < flood; ++i) {
+        Endpoint src{IpAddress::v4(10, static_cast<std::uint8_t>(i >> 16),
+                                   static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)),
+                     static_cast<std::uint16_t>(1024 + i % 60000)};
+        w.add_ip(t + i * 10'000, tcp_packet(src, ep("10.66.0.5", 80), i, 0, kTcpSyn, {}));
+    }
+    c.advance(static_cast<Timestamp>(flood) * 10'000 + kSecond);
+    c.send(Direction::kResp, ":op!o@h PRIVMSG #c :.ddos.stop\r\n");
+    Engine e(kLinkEthernet);
+    std::size_t peak = 0;
+    for (const auto& f : w.frames()) {
+        e.process(f.ts, f.data, f.wire_len);
+        peak = std::max(peak, e.live_flows());
+    }
+    CHECK(peak == FlowTable<int>::kMaxFlows);
+    NetworkResult r = e.finish();
+    REQUIRE(r.irc.sessions.size() == 1);
+    const auto& s = r.irc.sessions[0];
+    std::vector<std::string> texts;
+    for (const auto& m : s.received)
+        if (m.command == "PRIVMSG")
+            texts.push_back(m.text);
+    CHECK(texts == std::vector<std::string>{".ddos.syn 10.66.0.5", ".ddos.stop"});
+    CHECK(r.weirds.entries().count("flow_table_full") == 1);
 }

@@ -1,0 +1,65 @@
+#pragma once
+// The full records of an analysis as JSON-lines logs in an output folder, written while the
+// engine runs and never held in memory (the report keeps bounded samples and counts).
+//
+//   flows.jsonl   one line per flow, as it ends (reports/README.md lists the fields)
+//
+// Each log is written as `<name>.part` and renamed only by commit(): a folder never holds a
+// half-written log under its final name, and an analysis that fails leaves none.
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/log_sink.h"
+
+namespace botscope::report {
+
+/// One flow as its log line (without the newline): the same fields in the log and in the
+/// report's sample of flows.
+std::string flow_line(const analysis::FlowRecord& r);
+
+class JsonlLogs final : public analysis::LogSink {
+public:
+    struct LogFile {
+        std::string name;  ///< "flows.jsonl"
+        std::uint64_t records = 0;
+    };
+
+    /// Opens the logs in `dir`, which must exist. Null, with `error` naming the file and the
+    /// cause, when one cannot be created.
+    static std::unique_ptr<JsonlLogs> open(const std::filesystem::path& dir, std::string& error);
+    ~JsonlLogs() override;
+    JsonlLogs(const JsonlLogs&) = delete;
+    JsonlLogs& operator=(const JsonlLogs&) = delete;
+
+    void flow(const analysis::FlowRecord& r) override;
+
+    /// Writes out, syncs and gives every log its final name. Empty on success, else one line
+    /// naming the file and the cause (the parts are then removed).
+    std::string commit();
+    /// What was written, for the report's `logs` part.
+    std::vector<LogFile> files() const;
+
+private:
+    struct Log {
+        std::string name;
+        std::FILE* f = nullptr;
+        std::string buf;
+        std::uint64_t records = 0;
+        int error = 0;  // errno of the first failed write
+    };
+    explicit JsonlLogs(std::filesystem::path dir) : dir_(std::move(dir)) {}
+    void flush(Log& log);
+    void finish_line(Log& log);
+    void discard();
+
+    std::filesystem::path dir_;
+    Log flows_;
+    bool committed_ = false;
+};
+
+}  // namespace botscope::report
