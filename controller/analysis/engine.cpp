@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/address_map.h"
 #include "analysis/decode.h"
 #include "analysis/detect/analyze.h"
 #include "analysis/detect/traffic.h"
@@ -80,7 +81,7 @@ public:
     ReassemblyBudget budget_;
     Expectations expectations_;
     std::vector<std::unique_ptr<DatagramAnalyzer>> datagram_;
-    std::unordered_map<IpAddress, HostRecord, IpAddressHash> hosts_;
+    AddressMap<HostRecord> hosts_{NetworkResult::kMaxHosts};
     DistinctCounter hosts_beyond_;  // hosts seen once the table was full
     FlowId next_flow_id_ = 1;
     Timestamp now_ = 0;
@@ -93,7 +94,7 @@ private:
     void start_tcp(FlowState& s);
     void udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts);
     void icmp_error(const PacketView& pkt);
-    std::vector<IpAddress> analysed_hosts(bool& inferred) const;
+    std::vector<IpAddress> analysed_hosts(bool& inferred);
 };
 
 namespace {
@@ -320,18 +321,17 @@ Engine::Impl::Impl(int link_type, const detect::Config& config, LogSink* logs)
 }
 
 HostRecord* Engine::Impl::host(const IpAddress& a, Timestamp ts) {
-    auto it = hosts_.find(a);
-    if (it == hosts_.end()) {
-        if (hosts_.size() >= NetworkResult::kMaxHosts) {
-            hosts_beyond_.add(DistinctCounter::hash(a));
-            return nullptr;
-        }
-        HostRecord h;
-        h.addr = a;
-        h.first_ts = ts;
-        it = hosts_.emplace(a, h).first;
+    bool made;
+    HostRecord* h = hosts_.emplace(a, made);
+    if (!h) {
+        hosts_beyond_.add(DistinctCounter::hash(a));
+        return nullptr;
     }
-    return &it->second;
+    if (made) {
+        h->addr = a;
+        h->first_ts = ts;
+    }
+    return h;
 }
 
 void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
@@ -678,7 +678,7 @@ void Engine::Impl::icmp_error(const PacketView& pkt) {
         traffic_.icmp_error(q->state.tag, q->state.info, pkt.src);
 }
 
-std::vector<IpAddress> Engine::Impl::analysed_hosts(bool& inferred) const {
+std::vector<IpAddress> Engine::Impl::analysed_hosts(bool& inferred) {
     inferred = false;
     if (!config_.hosts.empty())
         return config_.hosts;

@@ -6,9 +6,10 @@
 //   - Entries live in a pool of fixed chunks recycled through a free list: a new flow takes a
 //     slot, an ended one gives it back; memory follows the peak of live flows, never the count
 //     of flows seen.
-//   - The hash index has a fixed number of buckets (twice the flow limit), chained through the
-//     entries: it never rehashes. The hash is seeded per table so that a capture cannot be
-//     crafted to put every flow into one chain.
+//   - The index is open-addressed with a fixed number of slots (twice the flow limit): it never
+//     rehashes. A slot holds the entry's number and 44 bits of its hash, so a lookup that
+//     misses (every packet of a spoofed flood) reads one run of slots and no entry. The hash is
+//     seeded per table so that a capture cannot be crafted to make the runs long.
 //   - Flows sit in one list per timeout class, least recently seen first, so expiry only looks
 //     at list fronts (O(expired), no sweeps). Moving a flow to the back is relinking indices.
 //
@@ -25,6 +26,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <tuple>
@@ -56,29 +58,18 @@ struct FlowKey {
     bool operator==(const FlowKey&) const = default;
 };
 
-/// A keyed mix of the tuple (the finaliser of MurmurHash3 over 64-bit words).
+/// A keyed mix of the tuple (IpAddressHash's finaliser over 64-bit words).
 inline std::uint64_t flow_key_hash(const FlowKey& k, std::uint64_t seed) noexcept {
-    auto word = [](const IpAddress& a, std::size_t at) {
-        std::uint64_t w = 0;
-        for (std::size_t i = 0; i < 8; ++i)
-            w = (w << 8) | a.bytes[at + i];
-        return w;
-    };
-    auto mix = [](std::uint64_t h) {
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53ull;
-        h ^= h >> 33;
-        return h;
-    };
+    std::uint64_t a[2], b[2];
+    std::memcpy(a, k.a.bytes.data(), 16);
+    std::memcpy(b, k.b.bytes.data(), 16);
     std::uint64_t h = seed ^ (static_cast<std::uint64_t>(k.pa) << 24 |
                               static_cast<std::uint64_t>(k.pb) << 8 | k.proto);
-    h = mix(h ^ word(k.a, 0));
-    h = mix(h ^ word(k.b, 0));
+    h = IpAddressHash::mix(h ^ a[0]);
+    h = IpAddressHash::mix(h ^ b[0]);
     if (k.a.v6 || k.b.v6) {
-        h = mix(h ^ word(k.a, 8));
-        h = mix(h ^ word(k.b, 8));
+        h = IpAddressHash::mix(h ^ a[1]);
+        h = IpAddressHash::mix(h ^ b[1]);
     }
     return h;
 }
@@ -105,22 +96,26 @@ public:
         friend class FlowTable;
         std::uint32_t prev = kNil;
         std::uint32_t next = kNil;
-        std::uint32_t chain = kNil;  // next entry in the same bucket, or the next free slot
+        std::uint32_t free_next = kNil;
         std::uint32_t self = kNil;
     };
 
-    FlowTable() : buckets_(kBuckets, kNil), seed_(std::random_device{}()) {}
+    FlowTable() : slots_(kSlots, 0), seed_(std::random_device{}()) {}
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
 
     Entry* find(const FlowKey& key) {
-        for (std::uint32_t i = buckets_[bucket(key)]; i != kNil;) {
-            Entry& e = at(i);
-            if (e.key == key)
-                return &e;
-            i = e.chain;
+        std::uint64_t h = hash(key);
+        for (std::size_t i = home(h);; i = (i + 1) & kMask) {
+            std::uint64_t s = slots_[i];
+            if (s == 0)
+                return nullptr;
+            if ((s & kHashBits) == (h & kHashBits)) {
+                Entry& e = at(entry_of(s));
+                if (e.key == key)
+                    return &e;
+            }
         }
-        return nullptr;
     }
 
     /// Inserts a new flow; the caller ensures the key is absent and there is room.
@@ -132,9 +127,11 @@ public:
         e.last = ts;
         e.state = std::move(state);
         e.self = i;
-        std::uint32_t& head = buckets_[bucket(key)];
-        e.chain = head;
-        head = i;
+        std::uint64_t h = hash(key);
+        std::size_t at_slot = home(h);
+        while (slots_[at_slot] != 0)
+            at_slot = (at_slot + 1) & kMask;
+        slots_[at_slot] = (h & kHashBits) | (static_cast<std::uint64_t>(i) + 1);
         link_back(e);
         ++size_;
         return e;
@@ -152,7 +149,7 @@ public:
     bool full() const { return size_ >= kMaxFlows; }
     /// Bytes held by the pool and the index (they never shrink while the table lives).
     std::size_t memory_bytes() const {
-        return chunks_.size() * kChunk * sizeof(Entry) + buckets_.size() * sizeof(std::uint32_t);
+        return chunks_.size() * kChunk * sizeof(Entry) + slots_.size() * sizeof(std::uint64_t);
     }
 
     /// Removes flows idle past their class timeout at `now`; `on_end(Entry&)` sees each first.
@@ -192,12 +189,9 @@ public:
     void remove(Entry& e, F&& on_end) {
         on_end(e);
         unlink(e);
-        std::uint32_t* p = &buckets_[bucket(e.key)];
-        while (*p != e.self)
-            p = &at(*p).chain;
-        *p = e.chain;
+        erase_slot(e);
         e.state = State{};
-        e.chain = free_;
+        e.free_next = free_;
         free_ = e.self;
         --size_;
     }
@@ -212,11 +206,38 @@ public:
 private:
     static constexpr std::uint32_t kNil = 0xffffffffu;
     static constexpr std::size_t kChunk = 4096;
-    static constexpr std::size_t kBuckets = 2 * kMaxFlows;  // a power of two
-    static_assert((kBuckets & (kBuckets - 1)) == 0);
+    static constexpr std::size_t kSlots = 2 * kMaxFlows;  // a power of two
+    static constexpr std::size_t kMask = kSlots - 1;
+    static_assert((kSlots & (kSlots - 1)) == 0);
+    // A slot: entry number + 1 in the low 20 bits (0: empty), the hash's upper 44 bits above.
+    static constexpr int kEntryBits = 20;
+    static_assert(kMaxFlows < (std::size_t{1} << kEntryBits));
+    static constexpr std::uint64_t kHashBits = ~((std::uint64_t{1} << kEntryBits) - 1);
 
     Entry& at(std::uint32_t i) { return chunks_[i / kChunk][i % kChunk]; }
-    std::size_t bucket(const FlowKey& k) const { return flow_key_hash(k, seed_) & (kBuckets - 1); }
+    std::uint64_t hash(const FlowKey& k) const { return flow_key_hash(k, seed_); }
+    static std::size_t home(std::uint64_t h) { return (h >> kEntryBits) & kMask; }
+    static std::uint32_t entry_of(std::uint64_t slot) {
+        return static_cast<std::uint32_t>((slot & ~kHashBits) - 1);
+    }
+
+    /// Frees the entry's slot and closes the gap (backward-shift deletion, so that no probe run
+    /// is cut short and no tombstones pile up under a flood's churn).
+    void erase_slot(const Entry& e) {
+        std::size_t i = home(hash(e.key));
+        while (entry_of(slots_[i]) != e.self)
+            i = (i + 1) & kMask;
+        for (std::size_t j = (i + 1) & kMask; slots_[j] != 0; j = (j + 1) & kMask) {
+            std::size_t h = home(slots_[j]);
+            // The slot at j may move back to i if its home is not in the run (i, j].
+            bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+            if (!stays) {
+                slots_[i] = slots_[j];
+                i = j;
+            }
+        }
+        slots_[i] = 0;
+    }
 
     std::uint32_t take_slot() {
         if (free_ == kNil) {
@@ -224,12 +245,12 @@ private:
             auto base = static_cast<std::uint32_t>(chunks_.size() * kChunk);
             chunks_.push_back(std::make_unique<Entry[]>(kChunk));
             for (std::size_t j = kChunk; j-- > 0;) {
-                chunks_.back()[j].chain = free_;
+                chunks_.back()[j].free_next = free_;
                 free_ = base + static_cast<std::uint32_t>(j);
             }
         }
         std::uint32_t i = free_;
-        free_ = at(i).chain;
+        free_ = at(i).free_next;
         return i;
     }
 
@@ -260,7 +281,7 @@ private:
     }
 
     std::vector<std::unique_ptr<Entry[]>> chunks_;
-    std::vector<std::uint32_t> buckets_;
+    std::vector<std::uint64_t> slots_;
     std::array<std::uint32_t, kFlowClassCount> heads_ = [] {
         std::array<std::uint32_t, kFlowClassCount> a;
         a.fill(kNil);

@@ -2,16 +2,39 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace botscope::analysis {
 
-std::string IpAddress::to_string() const {
-    char buf[INET6_ADDRSTRLEN] = {};
+std::size_t IpAddress::format(char* buf) const {
     if (v6) {
-        inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
-    } else {
-        inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
+        // At most 45 characters without a scope id (Windows' INET6_ADDRSTRLEN leaves room for
+        // one).
+        char tmp[INET6_ADDRSTRLEN > kTextSize ? INET6_ADDRSTRLEN : kTextSize] = {};
+        inet_ntop(AF_INET6, bytes.data(), tmp, sizeof tmp);
+        std::size_t n = std::min(std::strlen(tmp), kTextSize);
+        std::memcpy(buf, tmp, n);
+        return n;
     }
-    return buf;
+    // Dotted quad by hand: the logs write two addresses per flow, millions of times.
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+        unsigned v = bytes[static_cast<std::size_t>(i)];
+        if (i > 0)
+            *p++ = '.';
+        if (v >= 100)
+            *p++ = static_cast<char>('0' + v / 100);
+        if (v >= 10)
+            *p++ = static_cast<char>('0' + v / 10 % 10);
+        *p++ = static_cast<char>('0' + v % 10);
+    }
+    return static_cast<std::size_t>(p - buf);
+}
+
+std::string IpAddress::to_string() const {
+    char buf[kTextSize];
+    return std::string(buf, format(buf));
 }
 
 bool IpAddress::parse(std::string_view text, IpAddress& out) {

@@ -218,7 +218,8 @@ JsonWriter& JsonWriter::timestamp(analysis::Timestamp ts) {
 
 JsonWriter& JsonWriter::endpoint(const analysis::Endpoint& ep) {
     begin_object();
-    key("ip").string(ep.addr.to_string());
+    char text[analysis::IpAddress::kTextSize];
+    key("ip").string(std::string_view(text, ep.addr.format(text)));
     key("port").number(static_cast<std::uint64_t>(ep.port));
     return end_object();
 }

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "analysis/address_map.h"
 #include "analysis/decode.h"
 #include "analysis/distinct_count.h"
 
@@ -56,7 +57,7 @@ struct Episode {
     SecondBins event_bins;
     SecondBins packet_bins;
     SecondBins byte_bins;
-    std::unordered_set<IpAddress, IpAddressHash> sources;
+    AddressMap<char> sources{kMaxSources};
     std::unique_ptr<DistinctCounter> sources_beyond;  // once `sources` is full
     std::unordered_map<std::uint16_t, std::uint64_t> ports;
     bool ports_capped = false;
@@ -158,7 +159,7 @@ struct TrafficDetector::Impl {
     ScanConfig scan_cfg;
     std::unordered_map<IpAddress, Target, IpAddressHash> targets;
     std::deque<std::pair<IpAddress, Timestamp>> idle;  // targets that lost their last flow
-    std::unordered_map<IpAddress, Scanner, IpAddressHash> scanners;
+    AddressMap<Scanner> scanners{kMaxScanners};
     std::vector<Scanner*> scanner_order;  // first seen first, for a stable report order
     std::size_t probe_records = 0;
     std::uint64_t untracked_probes = 0;
@@ -204,9 +205,8 @@ struct TrafficDetector::Impl {
     }
 
     void note_source(Episode& e, const IpAddress& src) {
-        if (e.sources.size() < kMaxSources) {
-            e.sources.insert(src);
-        } else if (!e.sources.count(src)) {
+        bool made;
+        if (!e.sources.emplace(src, made)) {
             if (!e.sources_beyond)
                 e.sources_beyond = std::make_unique<DistinctCounter>();
             e.sources_beyond->add(DistinctCounter::hash(src));
@@ -268,7 +268,8 @@ struct TrafficDetector::Impl {
         f.peak_events_per_second = static_cast<double>(e.event_bins.final_peak());
         f.evidence.flows = e.flows;
         f.evidence.flows_total = e.flows_total;
-        pf.sources.assign(e.sources.begin(), e.sources.end());
+        for (const auto& s : e.sources)
+            pf.sources.push_back(s.first);
         floods.push_back(std::move(pf));
     }
 
@@ -303,15 +304,13 @@ struct TrafficDetector::Impl {
     }
 
     Scanner* scanner_for(const IpAddress& a) {
-        auto it = scanners.find(a);
-        if (it != scanners.end())
-            return &it->second;
-        if (scanners.size() >= kMaxScanners)
-            return nullptr;
-        Scanner& s = scanners[a];
-        s.addr = a;
-        scanner_order.push_back(&s);
-        return &s;
+        bool made;
+        Scanner* s = scanners.emplace(a, made);
+        if (made) {
+            s->addr = a;
+            scanner_order.push_back(s);
+        }
+        return s;
     }
 
     void start_probe(FlowTag& tag, const FlowInfo& info, Timestamp ts) {
