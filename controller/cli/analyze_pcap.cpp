@@ -1,6 +1,10 @@
 // botscope analyze-pcap: the network part of a report from a capture file.
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <new>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -20,7 +24,7 @@ namespace botscope::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: botscope analyze-pcap FILE [--json] [-o DIR] [--quiet] [--host ADDR]...\n"
+    "usage: botscope analyze-pcap FILE [--json] [-o DIR | --logs DIR] [--quiet] [--host ADDR]...\n"
     "                             [--threshold NAME=VALUE]...\n"
     "       botscope analyze-pcap --thresholds\n"
     "\n"
@@ -31,6 +35,8 @@ constexpr const char* kHelp =
     "  --json                   print the JSON report instead of the summary\n"
     "  -o DIR                   write report.json and the full records as JSON-lines logs\n"
     "                           (flows.jsonl) into DIR, made if absent\n"
+    "  --logs DIR               write only the logs into DIR, which must exist (submit runs\n"
+    "                           the analysis so, in a child process)\n"
     "  --quiet                  no progress display\n"
     "  --host ADDR              the analysed (infected) host; repeatable. Default: the host\n"
     "                           that opened the most flows. Flood sources other than it are\n"
@@ -80,11 +86,25 @@ void print_thresholds() {
                     std::string(t.unit).c_str(), std::string(t.description).c_str());
 }
 
-}  // namespace
+/// Fault injection for the tests of the analysis child (tasks/analysis_child.h): a capture
+/// that hangs or crashes the analysis, on demand. Inert unless the variable is set.
+void test_hook() {
+    const char* hook = std::getenv("BOTSCOPE_TEST_HOOK");
+    if (!hook)
+        return;
+    if (std::string_view(hook) == "analysis-hang") {
+        for (;;)
+            ::pause();
+    }
+    if (std::string_view(hook) == "analysis-crash")
+        std::abort();
+}
 
-int analyze_pcap(int argc, char** argv) {
+/// analyze_pcap without its guard against running out of memory.
+int analyze_pcap_main(int argc, char** argv) {
     std::string input;
     std::string out_path;
+    std::string logs_dir;
     bool json = false;
     bool quiet = false;
     analysis::detect::Config config;
@@ -126,12 +146,16 @@ int analyze_pcap(int argc, char** argv) {
             json = true;
         } else if (a == "--quiet" || a == "-q") {
             quiet = true;
-        } else if (a == "-o" || a == "--output") {
+        } else if (a == "-o" || a == "--output" || a == "--logs") {
             if (i + 1 >= argc) {
                 std::fprintf(stderr, "botscope analyze-pcap: %s needs a folder\n", argv[i]);
                 return kExitUsage;
             }
-            out_path = argv[++i];
+            if (a == "--logs") {
+                logs_dir = argv[++i];
+            } else {
+                out_path = argv[++i];
+            }
         } else if (a.size() > 1 && a[0] == '-') {
             std::fprintf(stderr, "botscope analyze-pcap: unknown option '%s'\n\n%s", argv[i],
                          kHelp);
@@ -149,13 +173,20 @@ int analyze_pcap(int argc, char** argv) {
         return kExitUsage;
     }
 
+    if (!out_path.empty() && !logs_dir.empty()) {
+        std::fprintf(stderr, "botscope analyze-pcap: -o and --logs exclude each other\n");
+        return kExitUsage;
+    }
+    test_hook();
     std::unique_ptr<report::JsonlLogs> logs;
-    if (!out_path.empty()) {
+    if (!out_path.empty() || !logs_dir.empty()) {
         std::error_code ec;
-        std::filesystem::create_directory(out_path, ec);
-        std::string err = ec ? "cannot make " + out_path + ": " + ec.message() : std::string();
+        if (!out_path.empty())
+            std::filesystem::create_directory(out_path, ec);
+        const std::string& dir = out_path.empty() ? logs_dir : out_path;
+        std::string err = ec ? "cannot make " + dir + ": " + ec.message() : std::string();
         if (err.empty())
-            logs = report::JsonlLogs::open(out_path, err);
+            logs = report::JsonlLogs::open(dir, err);
         if (!logs) {
             std::fprintf(stderr, "botscope analyze-pcap: %s\n", err.c_str());
             return kExitOutput;
@@ -207,6 +238,19 @@ int analyze_pcap(int argc, char** argv) {
     if (std::fflush(stdout) != 0)
         return kExitOutput;
     return kExitOk;
+}
+
+}  // namespace
+
+int analyze_pcap(int argc, char** argv) {
+    // A hostile capture must not take the process down with it: an allocation that fails
+    // (under submit's memory limit, say) ends the analysis with a message.
+    try {
+        return analyze_pcap_main(argc, argv);
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "botscope analyze-pcap: out of memory\n");
+        return kExitInternal;
+    }
 }
 
 }  // namespace botscope::cli

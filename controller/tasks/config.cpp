@@ -286,6 +286,10 @@ util::Result<Config> read_config_file(const fs::path& path) {
                 ok = seconds(c.agent_timeout, 3'600);
             else if (k == "collect_timeout")
                 ok = seconds(c.collect_timeout, 3'600);
+            else if (k == "analysis_timeout")
+                ok = seconds(c.analysis_timeout, 86'400);
+            else if (k == "analysis_memory_mb")
+                ok = megabytes(c.analysis_memory_bytes);
             else if (k == "capture_max_mb")
                 ok = megabytes(c.capture_max_bytes);
             else if (k == "dropped_max_mb")

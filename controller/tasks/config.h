@@ -64,6 +64,10 @@ struct Config {
     std::chrono::seconds agent_timeout{20};          ///< connect + authenticate after a revert
     /// The whole collect stage, whatever the agent answers: 256 files of 1 MiB take 3 s here.
     std::chrono::seconds collect_timeout{120};
+    /// The analysis of a task's capture runs in a child process held to these: a capture that
+    /// makes it hang, crash or grow fails the analysis stage, not the controller.
+    std::chrono::seconds analysis_timeout{600};
+    std::uint64_t analysis_memory_bytes = 2048ull << 20;
     std::uint64_t capture_max_bytes = 256ull << 20;  ///< pcap size cap per task
     std::uint64_t dropped_max_bytes = 256ull << 20;  ///< fetched dropped files, in total
     bool destroy_after =

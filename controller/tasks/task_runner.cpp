@@ -19,9 +19,9 @@
 #include "machinery/quarantine.h"
 #include "report/atomic_file.h"
 #include "report/behavior_json.h"
-#include "report/jsonl_logs.h"
 #include "report/network_json.h"
 #include "tasks/agent_session.h"
+#include "tasks/analysis_child.h"
 #include "tasks/fakenet_session.h"
 #include "tasks/machine_lock.h"
 #include "tasks/task_json.h"
@@ -515,28 +515,20 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     st = Clock::now();
     if (!t.capture.is_null()) {
         say("analyse");
-        analysis::detect::Config dc;
         analysis::IpAddress ip;
-        if (analysis::IpAddress::parse(m.ip, ip))
-            dc.hosts.push_back(ip);
-        std::string log_err;
-        auto logs = report::JsonlLogs::open(t.dir, log_err);
-        if (!logs)
-            t.warnings.push_back("logs: " + log_err);
-        auto outcome = analysis::analyze_capture_file(pcap.string(), {}, dc, logs.get());
-        if (outcome.error != analysis::CaptureError::kNone) {
-            network = Json{{"error", outcome.message}};
-            t.fail("analyse", {"analyse", outcome.message});
+        AnalysisLimits limits;
+        limits.timeout = config.analysis_timeout;
+        limits.memory_bytes = config.analysis_memory_bytes;
+        AnalysisRun a =
+            analyse_in_child(backends.analyzer, pcap, t.dir,
+                             analysis::IpAddress::parse(m.ip, ip) ? m.ip : std::string(), limits);
+        if (!a.ok) {
+            network = Json{{"error", a.error}};
+            t.fail("analyse", {"analyse", a.error});
         } else {
-            network = report::network_to_json(outcome.result);
-            behavior = report::behavior_to_json(outcome.behavior);
-            if (logs) {
-                if (log_err = logs->commit(); log_err.empty()) {
-                    logs_part = report::logs_json(*logs);
-                } else {
-                    t.warnings.push_back("logs: " + log_err);
-                }
-            }
+            network = std::move(a.network);
+            behavior = std::move(a.behavior);
+            logs_part = std::move(a.logs);
         }
         t.stages["analyse"] = since(st);
     } else {

@@ -47,6 +47,9 @@ public:
 struct Backends {
     std::function<util::Result<std::unique_ptr<Machinery>>(const Config&)> connect;
     std::function<util::Result<util::Done>(const Config&)> isolate;
+    /// The botscope binary whose `analyze-pcap` analyses the capture in a child process: this
+    /// one, unless a test runs the pipeline from another binary.
+    std::filesystem::path analyzer = "/proc/self/exe";
 };
 
 /// libvirt and nftables.

@@ -1,15 +1,21 @@
 // bench_analysis: throughput and peak memory of the analysis path against the bare libpcap
-// read loop, on a large deterministic capture generated here. A benchmark, not a test: it
-// prints figures and judges nothing.
+// read loop (and tshark, when installed), on large deterministic captures generated here. A
+// benchmark, not a test: it prints figures and judges nothing.
 //
-//   bench_analysis [--mb N] [--dir DIR] [--keep] [--all-exe]
-//     --keep leaves the captures for profiling; --all-exe makes every download an executable
-//     (the worst case: MD5 and SHA-256 over nearly every byte)
+//   bench_analysis [--mix body|flow|flood|all] [--mb N] [--flood-mb N] [--dir DIR] [--keep]
+//                  [--all-exe]
+//     body    bot sessions and a burst of HTTP downloads per second: payload-heavy (N, 4N MB)
+//     flow    what a bot's commands make: spoofed SYN and random-port UDP floods, a 445 sweep,
+//             many short HTTP sessions, beside its C&C session (N, 4N MB)
+//     flood   one spoofed SYN flood of --flood-mb MB (default 1000), 100,000 packets/s
+//     --keep leaves the captures for profiling; --all-exe makes every download of the body
+//     mix an executable (the worst case: MD5 and SHA-256 over nearly every byte)
 //
 // Each measurement runs in a child process so that its peak RSS is its own (wait4 rusage).
-// The capture is written twice, at N and 4N MB of the same traffic mix, to show that memory
-// follows the live flows, not the capture's size.
+// The body and flow mixes are written at N and 4N MB to show that memory follows the live
+// flows, not the capture's size.
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,6 +81,69 @@ std::uint64_t generate(const fs::path& path, std::uint64_t mb, bool all_exe) {
     return out.bytes_written();
 }
 
+/// Per simulated second: the C&C session, 2,000 SYNs from random spoofed sources, 1,000 UDP
+/// datagrams to random ports of one target, a sweep of 254 addresses on 445 (a tenth answer),
+/// and 50 short HTTP sessions. Nearly every packet starts or ends a flow.
+std::uint64_t generate_flow_heavy(const fs::path& path, std::uint64_t mb) {
+    PcapStreamWriter out(path);
+    std::uint64_t seed = 7;
+    auto next = [&seed] {
+        std::uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    };
+    auto random_source = [&next] {
+        std::uint64_t r = next();
+        return Endpoint{IpAddress::v4(10, static_cast<std::uint8_t>(r >> 8),
+                                      static_cast<std::uint8_t>(r >> 16),
+                                      static_cast<std::uint8_t>(r >> 24)),
+                        static_cast<std::uint16_t>(1024 + (r >> 32) % 64000)};
+    };
+    const std::string response =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 200\r\n\r\n" +
+        std::string(200, 'x');
+    const Endpoint bot = ep("10.66.0.10", 0);
+    Timestamp t = kT0;
+    for (std::uint32_t unit = 0; out.bytes_written() < mb * 1'000'000; ++unit) {
+        CaptureWriter w;
+        emulate_bot_session(w, t);
+        for (int i = 0; i < 50; ++i) {
+            TcpConversation c(w, {bot.addr, static_cast<std::uint16_t>(1024 + (unit * 50 + i) % 60000)},
+                              ep("10.66.0.1", 80), t + i * 20 * kMilli, unit * 31u + i, unit * 17u);
+            c.handshake();
+            c.send(Direction::kOrig, "GET /p" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+            c.send(Direction::kResp, response);
+            c.close();
+        }
+        for (const auto& f : w.frames())
+            out.add_ip(f.ts, std::span<const std::uint8_t>(f.data).subspan(14));
+        for (int i = 0; i < 2000; ++i)
+            out.add_ip(t + i * 500'000, tcp_packet(random_source(), ep("10.66.0.200", 80),
+                                                   static_cast<std::uint32_t>(next()), 0,
+                                                   botscope::analysis::kTcpSyn, {}));
+        for (int i = 0; i < 1000; ++i) {
+            Endpoint dst{ip("10.66.0.201"), static_cast<std::uint16_t>(1 + next() % 65535)};
+            out.add_ip(t + i * 1'000'000, udp_packet(random_source(), dst, bytes_of("flood")));
+        }
+        for (int h = 1; h < 255; ++h) {
+            Endpoint probe{bot.addr, static_cast<std::uint16_t>(20000 + (unit * 254 + h) % 40000)};
+            Endpoint target{IpAddress::v4(10, 66, static_cast<std::uint8_t>(1 + unit % 200),
+                                          static_cast<std::uint8_t>(h)),
+                            445};
+            Timestamp ts = t + h * 3'000'000;
+            out.add_ip(ts, tcp_packet(probe, target, 1, 0, botscope::analysis::kTcpSyn, {}));
+            if (h % 10 == 0)
+                out.add_ip(ts + kMilli, tcp_packet(target, probe, 0, 2,
+                                                   botscope::analysis::kTcpRst |
+                                                       botscope::analysis::kTcpAck,
+                                                   {}));
+        }
+        t += kSecond;
+    }
+    return out.bytes_written();
+}
+
 struct Measure {
     double seconds = 0;
     long max_rss_kb = 0;
@@ -105,6 +175,32 @@ Measure in_child(F&& work) {
     wait4(pid, &status, 0, &ru);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     m.max_rss_kb = ru.ru_maxrss;
+    return m;
+}
+
+/// tshark's TCP conversation table over the file, in a child: what an analyst would otherwise
+/// run. Absent when tshark is not installed (the bench says so).
+std::optional<Measure> tshark(const fs::path& file) {
+    if (std::system("command -v tshark >/dev/null 2>&1") != 0)
+        return std::nullopt;
+    auto start = std::chrono::steady_clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("tshark", "tshark", "-n", "-q", "-z", "conv,tcp", "-r", file.c_str(),
+               static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    int status = 0;
+    rusage ru{};
+    wait4(pid, &status, 0, &ru);
+    Measure m;
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    m.max_rss_kb = ru.ru_maxrss;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return std::nullopt;
     return m;
 }
 
@@ -144,6 +240,13 @@ void run(const fs::path& file) {
     line("bare libpcap loop", bare);
     line("analysis (engine+detect)", analysis);
     line("analyze-pcap (+ report)", full);
+    if (auto t = tshark(file)) {
+        t->packets = bare.packets;
+        line("tshark -q -z conv,tcp", *t);
+        std::printf("  analyze-pcap is %.1f x tshark\n", t->seconds / full.seconds);
+    } else {
+        std::printf("  tshark: not installed (apt-get install tshark to compare)\n");
+    }
     // After the measurements: a parent holding a result would lend its pages to the children.
     auto once = botscope::analysis::analyze_capture_file(file.string());
     const auto& r = once.result;
@@ -165,6 +268,8 @@ void run(const fs::path& file) {
 
 int main(int argc, char** argv) {
     std::uint64_t mb = 100;
+    std::uint64_t flood_mb = 1000;
+    std::string mix = "all";
     bool keep = false;
     bool all_exe = false;
     fs::path dir = fs::temp_directory_path();
@@ -172,6 +277,10 @@ int main(int argc, char** argv) {
         std::string_view a = argv[i];
         if (a == "--mb" && i + 1 < argc) {
             mb = std::strtoull(argv[++i], nullptr, 10);
+        } else if (a == "--flood-mb" && i + 1 < argc) {
+            flood_mb = std::strtoull(argv[++i], nullptr, 10);
+        } else if (a == "--mix" && i + 1 < argc) {
+            mix = argv[++i];
         } else if (a == "--dir" && i + 1 < argc) {
             dir = argv[++i];
         } else if (a == "--keep") {
@@ -179,17 +288,36 @@ int main(int argc, char** argv) {
         } else if (a == "--all-exe") {
             all_exe = true;
         } else {
-            std::fprintf(stderr,
-                         "usage: bench_analysis [--mb N] [--dir DIR] [--keep] [--all-exe]\n");
-            return 2;
+            mix = "?";
         }
     }
-    for (std::uint64_t size : {mb, 4 * mb}) {
-        fs::path file = dir / ("botscope-bench-" + std::to_string(size) + "mb.pcap");
-        generate(file, size, all_exe);
+    if (mix != "all" && mix != "body" && mix != "flow" && mix != "flood") {
+        std::fprintf(stderr,
+                     "usage: bench_analysis [--mix body|flow|flood|all] [--mb N] [--flood-mb N]"
+                     " [--dir DIR] [--keep] [--all-exe]\n");
+        return 2;
+    }
+    auto measure = [&](const std::string& name, auto&& make) {
+        fs::path file = dir / ("botscope-bench-" + name + ".pcap");
+        make(file);
         run(file);
         if (!keep)
             fs::remove(file);
+    };
+    for (std::uint64_t size : {mb, 4 * mb}) {
+        if (mix == "all" || mix == "body")
+            measure("body-" + std::to_string(size) + "mb",
+                    [&](const fs::path& f) { generate(f, size, all_exe); });
+        if (mix == "all" || mix == "flow")
+            measure("flow-" + std::to_string(size) + "mb",
+                    [&](const fs::path& f) { generate_flow_heavy(f, size); });
     }
+    if (mix == "all" || mix == "flood")
+        measure("synflood-" + std::to_string(flood_mb) + "mb", [&](const fs::path& f) {
+            PcapStreamWriter out(f);
+            // 70 bytes a packet in the file: an Ethernet SYN and its record header.
+            spoofed_syn_flood(out, kT0, ep("10.66.0.200", 80), flood_mb * 1'000'000 / 70,
+                              100'000);
+        });
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <random>
@@ -25,6 +26,8 @@
 #include "fake_agent.h"
 #include "machinery/quarantine.h"
 #include "protocol/protocol.h"
+#include "support/bot_traffic.h"
+#include "tasks/analysis_child.h"
 #include "tasks/machine_lock.h"
 #include "tasks/task_runner.h"
 
@@ -36,6 +39,10 @@ namespace botscope::tasks {
 namespace {
 
 namespace fs = std::filesystem;
+using botscope::testing::ep;
+using botscope::testing::kSecond;
+using botscope::testing::PcapStreamWriter;
+using botscope::testing::spoofed_syn_flood;
 using test::Behaviour;
 using test::FakeAgent;
 using Json = nlohmann::json;
@@ -137,6 +144,9 @@ struct Pipeline {
                 std::unique_ptr<Machinery>(std::make_unique<FakeMachinery>(w)));
         };
         backends.isolate = [](const Config&) { return util::Result<util::Done>(util::Done{}); };
+        const char* bin = std::getenv("BOTSCOPE_BIN");
+        REQUIRE_MESSAGE(bin != nullptr, "BOTSCOPE_BIN names the botscope binary (set by ctest)");
+        backends.analyzer = bin;
     }
     ~Pipeline() {
         std::error_code ec;
@@ -220,6 +230,13 @@ TEST_CASE("pipeline: an honest agent, every stage, a fresh handshake for collect
     CHECK(o.report["guest"]["lists"]["processes"]["truncated"] == false);
     CHECK(p.world->destroys[p.config.machines[0].domain] == 1);
     CHECK(p.health("A").consecutive_failures == 0);
+    // The capture was analysed (in a child) and its flows logged beside the report.
+    CHECK(o.report["task"]["stages"].contains("analyse"));
+    CHECK(o.report["network"]["capture"]["packets"].is_number_unsigned());
+    const Json& logs = o.report["logs"];
+    REQUIRE(logs.size() == 1);
+    CHECK(logs[0]["name"] == "flows.jsonl");
+    CHECK(fs::exists(o.dir / "flows.jsonl"));
 }
 
 TEST_CASE("pipeline: a revert that fails once is retried on a new connection") {
@@ -523,6 +540,81 @@ TEST_CASE("hostile agent: a run longer than the agent's idle deadline still coll
     CHECK_MESSAGE(o.ok, o.error.text());
     CHECK(a->sessions() == 2);
     CHECK(o.report["guest"]["processes"]["events"].size() == 2);
+}
+
+
+namespace {
+
+/// Sets BOTSCOPE_TEST_HOOK (analyze_pcap.cpp) for the analysis children of one case.
+struct TestHook {
+    explicit TestHook(const char* hook) { ::setenv("BOTSCOPE_TEST_HOOK", hook, 1); }
+    ~TestHook() { ::unsetenv("BOTSCOPE_TEST_HOOK"); }
+};
+
+void only_analysis_failed(Pipeline& p, const TaskOutcome& o, std::string_view reason) {
+    CHECK_FALSE(o.ok);
+    CHECK(o.failed_stage == "analyse");
+    CHECK_MESSAGE(o.error.message.find(reason) != std::string::npos, o.error.message);
+    CHECK(o.report["task"]["status"] == "failed");
+    CHECK(o.report["network"]["error"] == o.error.message);
+    for (const char* s : {"revert", "capture", "inject", "run", "collect", "cleanup"})
+        CHECK(o.report["task"]["stages"].contains(s));
+    // The capture is the sample's doing: the machine is fine, and the next task runs.
+    CHECK_FALSE(o.quarantined);
+    CHECK(p.health("A").consecutive_failures == 0);
+    CHECK_FALSE(fs::exists(o.dir / "flows.jsonl"));
+    CHECK_FALSE(fs::exists(o.dir / "flows.jsonl.part"));
+}
+
+}  // namespace
+
+TEST_CASE("analysis child: a capture that hangs the analysis fails that stage at its deadline") {
+    Pipeline p;
+    p.config.analysis_timeout = std::chrono::seconds(2);
+    auto a = p.agent();
+    TestHook hook("analysis-hang");
+    auto o = p.run();
+    only_analysis_failed(p, o, "analysis_timeout (2 s)");
+    CHECK(p.stage(o, "analyse") >= 2.0);
+    CHECK(p.stage(o, "analyse") < 4.0);
+}
+
+TEST_CASE("analysis child: a crash fails the analysis stage with the signal") {
+    Pipeline p;
+    auto a = p.agent();
+    TestHook hook("analysis-crash");
+    auto o = p.run();
+    only_analysis_failed(p, o, "crashed (signal 6");
+}
+
+TEST_CASE("analysis child: a capture that grows the analysis past its memory limit is cut") {
+    // 400,000 SYNs from spoofed sources fill the flow table (262,144 flows): about 100 MB.
+    fs::path dir = fs::temp_directory_path() / ("botscope-analysis-" + random_tag());
+    fs::create_directories(dir / "small");
+    fs::create_directories(dir / "large");
+    {
+        PcapStreamWriter out(dir / "flood.pcap");
+        spoofed_syn_flood(out, 1'136'073'600 * kSecond, ep("10.66.0.200", 80), 400'000,
+                          100'000);
+    }
+    const char* bin = std::getenv("BOTSCOPE_BIN");
+    REQUIRE(bin != nullptr);
+    AnalysisLimits tight;
+    tight.memory_bytes = 64ull << 20;
+    AnalysisRun cut = analyse_in_child(bin, dir / "flood.pcap", dir / "small", "10.66.0.10", tight);
+    CHECK_FALSE(cut.ok);
+    CHECK_MESSAGE(cut.error.find("analysis_memory_mb (64 MB resident)") != std::string::npos,
+                  cut.error);
+    CHECK(count_files(dir / "small") == 0);  // no log left behind, whole or in part
+    // The same capture under the default limit: analysed, so the limit was what cut it.
+    AnalysisRun whole = analyse_in_child(bin, dir / "flood.pcap", dir / "large", "10.66.0.10", {});
+    CHECK_MESSAGE(whole.ok, whole.error);
+    CHECK(whole.peak_rss_bytes > tight.memory_bytes);
+    CHECK(whole.network["capture"]["packets"] == 400'000);
+    CHECK(whole.behavior["floods"].size() == 1);
+    CHECK(whole.logs[0]["records"].get<std::uint64_t>() > 390'000);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
 }
 
 }  // namespace botscope::tasks
