@@ -436,19 +436,34 @@ void behavior(Out& o, const Json& b) {
                              std::to_string(num(c, "requests")));
     }
     o.more(shown, beacons.size());
-    const Json& downloads = list(b, "downloads");
-    shown = 0;
-    for (const auto& d : downloads) {
-        if (shown == kMaxItems)
-            break;
-        ++shown;
+    // A bot told to update fetches the same file again and again: one line per distinct
+    // download (URL, kind, size, hash), with its count, in order of first appearance.
+    struct Group {
+        std::string text;
+        std::string first_cause;
+        std::size_t count = 0;
+    };
+    std::vector<Group> groups;
+    std::map<std::string, std::size_t> group_of;
+    for (const auto& d : list(b, "downloads")) {
         std::string s = clean(str(d, "url")) + " " + str(d, "kind") + " " +
                         std::to_string(num(d, "size")) + " bytes";
         if (!str(d, "sha256").empty())
             s += " sha256 " + str(d, "sha256");
-        o.line("download", s + cause(b, d));
+        auto [it, fresh] = group_of.try_emplace(s, groups.size());
+        if (fresh)
+            groups.push_back({s, cause(b, d), 0});
+        ++groups[it->second].count;
     }
-    o.more(shown, downloads.size());
+    shown = 0;
+    for (const auto& g : groups) {
+        if (shown == kMaxItems)
+            break;
+        ++shown;
+        o.line("download", g.text + (g.count > 1 ? " x" + std::to_string(g.count) : "") +
+                               g.first_cause);
+    }
+    o.more(shown, groups.size());
 }
 
 namespace {

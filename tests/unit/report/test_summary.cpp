@@ -120,4 +120,24 @@ TEST_CASE("task summary: long guest and capture lists are capped with a count of
     CHECK(s.size() < 16 * 1024);
 }
 
+TEST_CASE("pcap summary: the same download repeated is one line with its count") {
+    Json d1 = {{"url", "http://10.66.0.1/u.exe"}, {"kind", "pe"}, {"size", 4096}, {"sha256", "aa"}};
+    Json d2 = {{"url", "http://10.66.0.1/v.exe"}, {"kind", "pe"}, {"size", 512}, {"sha256", "bb"}};
+    Json downloads = Json::array();
+    for (int i = 0; i < 300; ++i)
+        downloads.push_back(i % 100 == 7 ? d2 : d1);
+    Json report = {{"network", {{"capture", {{"packets", 0}}}}},
+                   {"behavior", {{"downloads", downloads}}}};
+    std::string text = text_summary("x.pcap", report);
+    auto count = [&text](const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    CHECK(count("download ") == 2);
+    CHECK(count("u.exe pe 4096 bytes sha256 aa x297") == 1);
+    CHECK(count("v.exe pe 512 bytes sha256 bb x3") == 1);
+}
+
 }  // namespace botscope::report
