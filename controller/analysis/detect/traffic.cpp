@@ -619,6 +619,13 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
             std::map<std::uint16_t, std::pair<std::uint64_t, std::uint64_t>> per_port;  // all, unp.
             std::map<std::uint16_t, std::set<IpAddress>> unproductive_addrs;
             std::map<IpAddress, std::set<std::uint16_t>> by_addr;
+            // An echo reply only says that a host is there, which is what a ping sweep asks: for
+            // ICMP every probe counts as a scan's, answered or not (targets_answered says how
+            // many were alive).
+            const bool discovery = tr == Transport::kIcmp || tr == Transport::kIcmp6;
+            auto scan_like = [discovery](const ProbeRecord& r) {
+                return discovery || !r.productive;
+            };
             bool any = false;
             for (const auto& r : s->records) {
                 if (r.transport != tr)
@@ -626,7 +633,7 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
                 any = true;
                 auto& pp = per_port[r.port];
                 ++pp.first;
-                if (!r.productive) {
+                if (scan_like(r)) {
                     ++pp.second;
                     by_addr[r.dst].insert(r.port);
                     unproductive_addrs[r.port].insert(r.dst);
@@ -643,7 +650,7 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
                     scan_ports.insert(port);
             std::set<IpAddress> h_addrs;
             for (const auto& r : s->records)
-                if (r.transport == tr && !r.productive && scan_ports.count(r.port))
+                if (r.transport == tr && scan_like(r) && scan_ports.count(r.port))
                     h_addrs.insert(r.dst);
             bool horizontal = h_addrs.size() >= scan_cfg.min_addresses;
             std::set<IpAddress> v_addrs;
@@ -699,8 +706,8 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
                 first = false;
             }
             sc.unproductive = unproductive_attempts;
-            if (static_cast<double>(unproductive_attempts) <
-                scan_cfg.min_unproductive_share * static_cast<double>(sc.probes))
+            if (!discovery && static_cast<double>(unproductive_attempts) <
+                                  scan_cfg.min_unproductive_share * static_cast<double>(sc.probes))
                 continue;
 
             std::vector<std::pair<std::uint16_t, std::uint64_t>> ports;

@@ -388,6 +388,43 @@ TEST_CASE("a UDP scan answered by ICMP port unreachable, and a ping sweep") {
     CHECK(a.behavior.floods.empty());  // ICMP errors are no flood
 }
 
+TEST_CASE("a ping sweep is a sweep however many hosts answer") {
+    // A bot mapping its subnet before spreading: 200 addresses, 170 of them alive. An echo
+    // reply only says the host is there; it is what the sweep is looking for.
+    CaptureWriter w;
+    for (int h = 1; h <= 200; ++h) {
+        Timestamp t = kT0 + h * 5 * kMilli;
+        w.add_ip(t, icmp_echo(ip(kHost), host_n(12, h), false, 512, static_cast<std::uint16_t>(h), {}));
+        if (h % 20 >= 3)  // 170 answer
+            w.add_ip(t + kMilli, icmp_echo(host_n(12, h), ip(kHost), true, 512,
+                                           static_cast<std::uint16_t>(h), {}));
+    }
+    auto a = analyze(w);
+    REQUIRE(a.behavior.scans.size() == 1);
+    const Scan& sweep = a.behavior.scans[0];
+    CHECK(sweep.kind == "horizontal");
+    CHECK(sweep.transport == Transport::kIcmp);
+    CHECK(sweep.scanner == ip(kHost));
+    CHECK(sweep.targets == 200);
+    CHECK(sweep.targets_answered == 170);
+    CHECK(sweep.probes == 200);
+    CHECK(sweep.unproductive == 30);
+    REQUIRE(sweep.ranges.size() == 1);
+    CHECK(sweep.ranges[0].first == host_n(12, 1));
+    CHECK(sweep.ranges[0].last == host_n(12, 200));
+    CHECK(a.behavior.floods.empty());
+}
+
+TEST_CASE("a few pings that are answered are no sweep") {
+    CaptureWriter w;
+    for (int h = 1; h <= 3; ++h) {
+        Timestamp t = kT0 + h * kSecond;
+        w.add_ip(t, icmp_echo(ip(kHost), host_n(12, h), false, 1, 1, {}));
+        w.add_ip(t + kMilli, icmp_echo(host_n(12, h), ip(kHost), true, 1, 1, {}));
+    }
+    CHECK(analyze(w).behavior.scans.empty());
+}
+
 TEST_CASE("backscatter and single checks are no scans") {
     CaptureWriter w;
     // SYN-ACKs and RSTs from 200 hosts answering SYNs that someone forged in our name.
