@@ -299,3 +299,31 @@ TEST_CASE("an idle C&C connection outlives a flood that fills the flow table") {
     CHECK(texts == std::vector<std::string>{".ddos.syn 10.66.0.5", ".ddos.stop"});
     CHECK(r.weirds.entries().count("flow_table_full") == 1);
 }
+
+TEST_CASE("IRC taken mid-session: the server's relayed lines are recognised, commands read") {
+    // A tap started long after the bot logged in: no NICK, no 001, the first bytes are the
+    // botmaster's join and commands as the server relays them.
+    CaptureWriter w;
+    TcpConversation c(w, ep("10.66.0.10", 1042), ep("10.66.0.1", 6667), kT0);
+    c.send(Direction::kResp, ":h4x0r!h4x@10.66.0.3 JOIN :#b0tz\r\n");
+    c.send(Direction::kResp, ":h4x0r!h4x@10.66.0.3 PRIVMSG #b0tz :.ddos.syn 10.66.0.5 80 60\r\n");
+    c.send(Direction::kOrig, "PRIVMSG #b0tz :[DDoS]: flooding 10.66.0.5:80\r\n");
+    c.send(Direction::kResp, ":h4x0r!h4x@10.66.0.3 PRIVMSG [USA]-4411 :.sysinfo\r\n");
+    c.send(Direction::kResp, ":h4x0r!h4x@10.66.0.3 QUIT :bye\r\n");
+    Engine e(kLinkEthernet);
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    detect::BehaviorResult b;
+    NetworkResult r = e.finish(&b);
+    REQUIRE(r.irc.sessions.size() == 1);
+    const auto& s = r.irc.sessions[0];
+    CHECK(s.client.addr == ip("10.66.0.10"));
+    CHECK(s.server == ep("10.66.0.1", 6667));
+    CHECK(s.nick == "[USA]-4411");
+    REQUIRE_FALSE(s.channels.empty());
+    CHECK(s.channels[0].name == "#b0tz");
+    std::vector<std::string> verbs;
+    for (const auto& cmd : b.commands)
+        verbs.push_back(cmd.verb);
+    CHECK(verbs == std::vector<std::string>{"ddos.syn", "sysinfo"});
+}

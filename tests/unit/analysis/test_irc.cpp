@@ -742,3 +742,26 @@ TEST_CASE("probe: a capture that starts mid-line on both sides is still IRC") {
                     nullptr};
     CHECK(botscope::analysis::irc::probe(smtp) == ProbeResult::kNoMatch);
 }
+
+TEST_CASE("probe: a capture taken mid-session that opens with relayed user lines is IRC") {
+    using botscope::analysis::ProbeInput;
+    using botscope::analysis::ProbeResult;
+    auto probe_server = [](std::string server) {
+        std::string none;
+        ProbeInput in{botscope::util::as_bytes(none), botscope::util::as_bytes(server), nullptr};
+        return botscope::analysis::irc::probe(in);
+    };
+    for (const char* line : {":h4x0r!h4x@10.66.0.3 JOIN :#b0tz\r\n",
+                             ":h4x0r!h4x@10.66.0.3 PART #b0tz :later\r\n",
+                             ":h4x0r!h4x@10.66.0.3 QUIT :Ping timeout\r\n",
+                             ":h4x0r!h4x@10.66.0.3 NICK h5x0r\r\n",
+                             ":h4x0r!h4x@10.66.0.3 TOPIC #b0tz :.scan.start\r\n",
+                             ":h4x0r!h4x@10.66.0.3 KICK #b0tz [USA]-1 :out\r\n"}) {
+        CAPTURE(line);
+        CHECK(probe_server(line) == ProbeResult::kMatch);
+    }
+    // Only behind a user's prefix: the same words from a bare name are not enough.
+    CHECK(probe_server(":irc.example JOIN :#b0tz\r\n") == ProbeResult::kNoMatch);
+    CHECK(probe_server(":h4x0r!h4x@10.66.0.3 GET / HTTP/1.1\r\n") == ProbeResult::kNoMatch);
+    CHECK(probe_server(":h4x0r!h4x@10.66.0.3 JO") == ProbeResult::kNeedMore);
+}

@@ -422,6 +422,20 @@ IrcChannel* IrcAnalyzer::find_channel(std::string_view name) {
     return nullptr;
 }
 
+bool IrcAnalyzer::mid_session() const {
+    return !sent_nick_ && !session_.registered;
+}
+
+void IrcAnalyzer::join_unseen(std::string_view name, Timestamp ts) {
+    if (find_channel(name))
+        return;
+    if (IrcChannel* c = add_channel(name, ts)) {
+        c->by_server = true;
+        c->joined = true;
+        c->joined_ts = ts;
+    }
+}
+
 IrcChannel* IrcAnalyzer::add_channel(std::string_view name, Timestamp ts) {
     if (auto* c = find_channel(name))
         return c;
@@ -511,6 +525,9 @@ void IrcAnalyzer::client_message(const Message& m, Timestamp ts, bool truncated)
         if (m.params.size() < 2)
             weird("irc_missing_param", ts, cmd);
         record_dcc(msg, true, ts);
+        // Speaking in a channel is being in it, when the capture missed the JOIN.
+        if (mid_session() && is_channel_name(m.param(0)))
+            join_unseen(m.param(0), ts);
     } else if (cmd == "QUIT") {
         session_.quit_message = msg.text;
     } else if (cmd == "CAP" && util::iequals(m.param(0), "REQ") && m.params.size() >= 2) {
@@ -595,6 +612,17 @@ void IrcAnalyzer::server_message(const Message& m, Timestamp ts, bool truncated)
             weird("irc_missing_param", ts, cmd);
         IrcMessage msg = make_message(m, ts, truncated, 0, 1);
         record_dcc(msg, false, ts);
+        if (mid_session()) {
+            // What the server relays names the client's channels and, when a user writes to it
+            // privately, its nick ("AUTH" and "*" are the addressees before registration).
+            auto target = m.param(0);
+            if (is_channel_name(target)) {
+                join_unseen(target, ts);
+            } else if (cmd == "PRIVMSG" && session_.nick.empty() && !m.prefix.user.empty() &&
+                       is_valid_nick(target)) {
+                add_nick(target, ts, true);
+            }
+        }
         record(session_.received, session_.received_dropped, warned_received_, std::move(msg), ts);
     } else if (cmd == "TOPIC") {
         record(session_.received, session_.received_dropped, warned_received_,

@@ -207,6 +207,10 @@ private:
     void answer_nick(std::string_view nick, NickStatus status, std::uint16_t reply, Timestamp ts);
     IrcChannel* find_channel(std::string_view name);
     IrcChannel* add_channel(std::string_view name, Timestamp ts);
+    /// Neither NICK nor 001 seen: the capture began after the bot logged in.
+    bool mid_session() const;
+    /// A channel the client is evidently in, though the capture missed its JOIN.
+    void join_unseen(std::string_view name, Timestamp ts);
     bool is_me(std::string_view nick) const;
     void record(std::vector<IrcMessage>& list, std::uint64_t& dropped, bool& warned, IrcMessage msg,
                 Timestamp ts);

@@ -510,6 +510,16 @@ constexpr std::array<std::string_view, 11> kClientFirst = {
 constexpr std::array<std::string_view, 6> kServerPrefixed = {"NOTICE", "PRIVMSG", "CAP",
                                                              "PING",   "MODE",    "ERROR"};
 constexpr std::array<std::string_view, 3> kServerBare = {"NOTICE", "PING", "ERROR"};
+// What a server relays from other users, as a capture taken mid-session begins with it: taken
+// as IRC only behind a user's prefix (nick!user@host), which no other protocol writes.
+constexpr std::array<std::string_view, 7> kServerRelayed = {"JOIN", "PART",   "QUIT",  "NICK",
+                                                            "TOPIC", "KICK", "INVITE"};
+
+bool user_prefix(std::string_view prefix) {
+    auto bang = prefix.find('!');
+    return bang != std::string_view::npos && bang > 0 &&
+           prefix.find('@', bang) != std::string_view::npos;
+}
 
 template <std::size_t N>
 bool in_list(const std::array<std::string_view, N>& list, std::string_view cmd) {
@@ -614,9 +624,10 @@ bool server_line_ok(const Message& m) {
         return false;
     if (m.is_numeric())
         return m.params.size() >= 1;
-    if (!in_list(kServerPrefixed, m.command))
+    if (!in_list(kServerPrefixed, m.command) &&
+        !(user_prefix(m.prefix.raw) && in_list(kServerRelayed, m.command)))
         return false;
-    return m.params.size() >= 1;
+    return m.params.size() >= 1 || util::iequals(m.command, "QUIT");
 }
 
 }  // namespace
@@ -661,8 +672,10 @@ ProbeResult probe_server_line(std::string_view data) {
         return fl->complete ? ProbeResult::kNoMatch : ProbeResult::kNeedMore;
     std::string_view rest = s;
     bool prefixed = s.front() == ':';
+    bool from_user = false;
     if (prefixed) {
         std::size_t sp = rest.find_first_of(" \t");
+        from_user = sp != std::string_view::npos && user_prefix(rest.substr(1, sp - 1));
         if (sp == std::string_view::npos)
             return fl->complete || has_control(rest) ? ProbeResult::kNoMatch
                                                      : ProbeResult::kNeedMore;
@@ -677,16 +690,19 @@ ProbeResult probe_server_line(std::string_view data) {
                 digits = digits && is_digit(c);
             if (digits && cmd_start.size() <= 3)
                 return ProbeResult::kNeedMore;
-            return prefix_of_any(kServerPrefixed, cmd_start) ? ProbeResult::kNeedMore
-                                                             : ProbeResult::kNoMatch;
+            return prefix_of_any(kServerPrefixed, cmd_start) ||
+                           (from_user && prefix_of_any(kServerRelayed, cmd_start))
+                       ? ProbeResult::kNeedMore
+                       : ProbeResult::kNoMatch;
         }
         return prefix_of_any(kServerBare, cmd_start) ? ProbeResult::kNeedMore
                                                      : ProbeResult::kNoMatch;
     }
     bool numeric =
         cmd->size() == 3 && is_digit((*cmd)[0]) && is_digit((*cmd)[1]) && is_digit((*cmd)[2]);
-    bool known =
-        prefixed ? (numeric || in_list(kServerPrefixed, *cmd)) : in_list(kServerBare, *cmd);
+    bool known = prefixed ? (numeric || in_list(kServerPrefixed, *cmd) ||
+                             (from_user && in_list(kServerRelayed, *cmd)))
+                          : in_list(kServerBare, *cmd);
     if (!known)
         return ProbeResult::kNoMatch;
     if (!fl->complete)
