@@ -382,7 +382,8 @@ void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
     }
     if (logs_)
         logs_->flow(r);
-    std::string_view counted = r.service.empty() ? transport_name(r.transport) : r.service;
+    std::string_view counted = r.service.empty() ? std::string_view(transport_name(r.transport))
+                                                 : std::string_view(r.service);
     auto by = result_.flows_by_service.find(counted);
     if (by == result_.flows_by_service.end())
         by = result_.flows_by_service.emplace(counted, 0).first;

@@ -100,8 +100,9 @@ void capture(Out& o, const std::string& path, const Json& c) {
 
 void flows(Out& o, const Json& net) {
     std::map<std::string, std::uint64_t> by_service;
-    if (net["flows"].contains("by_service") && net["flows"]["by_service"].is_object())
-        for (const auto& [svc, n] : net["flows"]["by_service"].items())
+    const Json& flow_part = net["flows"];
+    if (auto it = flow_part.find("by_service"); it != flow_part.end() && it->is_object())
+        for (const auto& [svc, n] : it->items())
             if (n.is_number_unsigned())
                 by_service[svc] = n.get<std::uint64_t>();
     std::string s = std::to_string(num(net["hosts"], "count")) + " hosts, " +

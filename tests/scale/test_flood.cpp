@@ -1,6 +1,6 @@
-// A 2,000,000-packet SYN flood from random spoofed sources, as a bot's `.ddos.syn` fills the
-// capture cap: `analyze-pcap -o DIR` must find one flood with the right numbers, keep
-// report.json under 1 MB, stay under 256 MB of peak RSS, and log every flow.
+// A 2,000,000-packet SYN flood (300,000 under the sanitizers) from random spoofed sources, as
+// a bot's `.ddos.syn` fills the capture cap: `analyze-pcap -o DIR` must find one flood with the
+// right numbers, keep report.json under 1 MB, stay under 256 MB of peak RSS, and log every flow.
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_set>
 
 #include "support/bot_traffic.h"
 
@@ -23,7 +24,13 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
+#ifdef BOTSCOPE_SANITIZED
+// The sanitizer stage looks for memory errors, not scale, and runs 20 times slower: 14 min for
+// the full flood on two busy cores. The plain build, which tools/check runs first, has it all.
+constexpr std::uint64_t kPackets = 300'000;
+#else
 constexpr std::uint64_t kPackets = 2'000'000;
+#endif
 constexpr std::uint64_t kRate = 100'000;  // packets per second: 20 s of flood
 const Endpoint kTarget = ep("10.66.0.200", 80);
 
@@ -76,7 +83,7 @@ std::string slurp(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("a 2,000,000-packet spoofed SYN flood: one finding, a bounded report, flat memory") {
+TEST_CASE("a spoofed SYN flood of 2,000,000 packets: one finding, a bounded report, flat memory") {
     const char* bin = std::getenv("BOTSCOPE_BIN");
     REQUIRE_MESSAGE(bin != nullptr, "BOTSCOPE_BIN names the botscope binary (set by ctest)");
     TempDir tmp;
@@ -117,9 +124,7 @@ TEST_CASE("a 2,000,000-packet spoofed SYN flood: one finding, a bounded report, 
     CHECK(f["peak_pps"] == doctest::Approx(static_cast<double>(kRate)));
     CHECK(f["mean_pps"].get<double>() == doctest::Approx(static_cast<double>(kRate)).epsilon(0.01));
     CHECK(f["ports"] == Json::array({80}));
-    // 2,000,000 draws of 2^24 addresses: 1,885,252 distinct (computed from the generator).
     CHECK(f["sources_estimated"] == true);
-    CHECK(f["sources"].get<double>() == doctest::Approx(1'885'252).epsilon(0.05));
     CHECK(f["spoofed_sources"] == f["sources"]);
 
     // Every flow in the log, each line an object, as many as the report counts.
@@ -128,6 +133,7 @@ TEST_CASE("a 2,000,000-packet spoofed SYN flood: one finding, a bounded report, 
     std::string line;
     std::uint64_t lines = 0, ids = 0, to_target = 0;
     std::uint64_t last_bad = 0;
+    std::unordered_set<std::string> sources;
     while (std::getline(log, line)) {
         ++lines;
         Json j = Json::parse(line, nullptr, false);
@@ -135,6 +141,7 @@ TEST_CASE("a 2,000,000-packet spoofed SYN flood: one finding, a bounded report, 
             last_bad = lines;
             continue;
         }
+        sources.insert(j["orig"]["ip"].get<std::string>());
         ids += j["id"].is_number_unsigned();
         to_target += j["resp"]["ip"] == "10.66.0.200" && j["resp"]["port"] == 80 &&
                      j["state"] == "S0" && j["orig_packets"] == 1;
@@ -145,6 +152,11 @@ TEST_CASE("a 2,000,000-packet spoofed SYN flood: one finding, a bounded report, 
     CHECK(to_target == lines);
     // Random ports on random sources collide now and then: one flow per SYN, nearly.
     CHECK(lines >= kPackets - 100);
+    // The estimate against the exact count of distinct sources in the log: within 3.2 standard
+    // errors of the sketch (1.6 %).
+    MESSAGE("distinct sources: " << sources.size() << ", estimated " << f["sources"]);
+    CHECK(f["sources"].get<double>() ==
+          doctest::Approx(static_cast<double>(sources.size())).epsilon(0.052));
     const Json& logs = report["logs"];
     REQUIRE(logs.size() == 1);
     CHECK(logs[0]["name"] == "flows.jsonl");

@@ -126,7 +126,10 @@ TEST_CASE("pcap summary: the same download repeated is one line with its count")
     Json downloads = Json::array();
     for (int i = 0; i < 300; ++i)
         downloads.push_back(i % 100 == 7 ? d2 : d1);
-    Json report = {{"network", {{"capture", {{"packets", 0}}}}},
+    Json report = {{"network",
+                    {{"capture", {{"format", "pcap"}, {"packets", 0}}},
+                     {"hosts", {{"count", 1}}},
+                     {"flows", {{"count", 0}, {"list", Json::array()}}}}},
                    {"behavior", {{"downloads", downloads}}}};
     std::string text = text_summary("x.pcap", report);
     auto count = [&text](const std::string& what) {
