@@ -1,7 +1,6 @@
 #include "analysis/engine.h"
 
 #include <algorithm>
-#include <unordered_map>
 #include <vector>
 
 #include "analysis/address_map.h"
@@ -94,7 +93,7 @@ private:
     void start_tcp(FlowState& s);
     void udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts);
     void icmp_error(const PacketView& pkt);
-    std::vector<IpAddress> analysed_hosts(bool& inferred);
+    std::vector<IpAddress> analysed_hosts(bool& inferred) const;
 };
 
 namespace {
@@ -679,7 +678,7 @@ void Engine::Impl::icmp_error(const PacketView& pkt) {
         traffic_.icmp_error(q->state.tag, q->state.info, pkt.src);
 }
 
-std::vector<IpAddress> Engine::Impl::analysed_hosts(bool& inferred) {
+std::vector<IpAddress> Engine::Impl::analysed_hosts(bool& inferred) const {
     inferred = false;
     if (!config_.hosts.empty())
         return config_.hosts;
