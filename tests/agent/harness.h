@@ -76,6 +76,11 @@ struct Shared {
 };
 
 /// Bytes of a string.
+/// For the message of a check that runs on both transports.
+inline const char* name_of(Transport t) {
+    return t == Transport::kUnix ? "unix" : "tcp";
+}
+
 inline std::span<const std::uint8_t> bytes(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }

@@ -14,16 +14,14 @@
 
 #include "harness.h"
 
+namespace test_hostile {
+
 using namespace botscope::agent;
 using namespace botscope::agent::test;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-const char* name_of(Transport t) {
-    return t == Transport::kUnix ? "unix" : "tcp";
-}
 
 std::vector<std::uint8_t> frame(std::string_view header, std::string_view body = {},
                                 std::optional<std::uint32_t> declared_body = std::nullopt) {
@@ -521,3 +519,5 @@ TEST_CASE("the client against a fake or hostile agent") {
         CHECK(tree_listing(sh.scratch.store) == before);
     }
 }
+
+}  // namespace test_hostile

@@ -10,6 +10,8 @@
 #include "harness.h"
 #include "util/hash.h"
 
+namespace test_operations {
+
 using namespace botscope::agent;
 using namespace botscope::agent::test;
 namespace fs = std::filesystem;
@@ -19,10 +21,6 @@ namespace {
 std::vector<std::uint8_t> read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-const char* name_of(Transport t) {
-    return t == Transport::kUnix ? "unix" : "tcp";
 }
 
 }  // namespace
@@ -276,3 +274,5 @@ TEST_CASE("put and fetch throughput (16 MiB)") {
     fs::remove(sh.scratch.work / "big.bin");
     fs::remove(got->stored);
 }
+
+}  // namespace test_operations

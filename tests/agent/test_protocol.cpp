@@ -9,6 +9,8 @@
 #include "protocol/protocol.h"
 #include "util/hash.h"
 
+namespace test_protocol {
+
 namespace proto = botscope::agent::proto;
 using botscope::agent::test::bytes;
 
@@ -171,3 +173,5 @@ TEST_CASE("headers: objects only, bounded nesting, no exceptions") {
     CHECK(!proto::get_int(h.json, "big"));
     CHECK(!proto::get_hex<32>(h.json, "op"));
 }
+
+}  // namespace test_protocol

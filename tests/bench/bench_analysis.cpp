@@ -37,8 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
-
 /// Writes about `mb` MB: per simulated second one emulated bot session plus a burst of
 /// downloads from other sandbox hosts; flows end and expire as the capture goes on, so the
 /// live state stays the same size however long the capture is.

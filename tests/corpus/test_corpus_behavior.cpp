@@ -11,10 +11,13 @@
 #include "analysis/pcap_source.h"
 #include "report/behavior_json.h"
 
+/// Where the captures are: defined in test_corpus.cpp.
+std::filesystem::path captures_dir();
+
+namespace test_corpus_behavior {
+
 using botscope::report::Json;
 namespace fs = std::filesystem;
-
-fs::path captures_dir();
 
 namespace {
 
@@ -168,3 +171,5 @@ TEST_CASE("suricata-verify dhcp-request-flood: 10,000 DISCOVERs at one timestamp
     CHECK(f["peak_pps"] == 10000.0);
     CHECK(b["scans"].empty());
 }
+
+}  // namespace test_corpus_behavior

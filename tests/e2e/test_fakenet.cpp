@@ -18,7 +18,7 @@
 #include "fakenet/firewall.h"
 #include "vm_harness.h"
 
-namespace botscope::e2e {
+namespace botscope::e2e::test_fakenet {
 
 namespace {
 
@@ -309,4 +309,4 @@ TEST_CASE("isolation: from inside the guest, everything reaches fakenet and noth
     }
 }
 
-}  // namespace botscope::e2e
+}  // namespace botscope::e2e::test_fakenet

@@ -15,7 +15,7 @@
 #include "tasks/config.h"
 #include "vm_harness.h"
 
-namespace botscope::e2e {
+namespace botscope::e2e::test_submit {
 
 namespace {
 
@@ -327,4 +327,4 @@ TEST_CASE("vm check reverts the test guest and reaches its agent") {
                                             "poweroff"});
 }
 
-}  // namespace botscope::e2e
+}  // namespace botscope::e2e::test_submit

@@ -17,7 +17,7 @@
 
 #include "vm_harness.h"
 
-namespace botscope::e2e {
+namespace botscope::e2e::test_two_guests {
 
 namespace {
 
@@ -206,4 +206,4 @@ TEST_CASE("two guests: forging the other guest's addresses reaches neither it no
     CHECK(log.find("tcp 10.66.0.1:2224: connected") != std::string::npos);
 }
 
-}  // namespace botscope::e2e
+}  // namespace botscope::e2e::test_two_guests

@@ -11,7 +11,7 @@
 #include "capture/live_capture.h"
 #include "live.h"
 
-namespace botscope::fakenet::live {
+namespace botscope::fakenet::live::test_botemu_live {
 
 namespace {
 
@@ -197,4 +197,4 @@ TEST_CASE("the bot emulator, commanded by the operator, floods, scans, spams and
         CHECK_MESSAGE(captured_names.count(n), n);
 }
 
-}  // namespace botscope::fakenet::live
+}  // namespace botscope::fakenet::live::test_botemu_live

@@ -5,7 +5,7 @@
 
 #include "command.h"
 
-namespace botscope::botemu {
+namespace botscope::botemu::test_command {
 
 namespace {
 
@@ -174,4 +174,4 @@ TEST_CASE("command: spam and download arguments") {
     CHECK(parse_command(".download").status == Status::kBadArgs);
 }
 
-}  // namespace botscope::botemu
+}  // namespace botscope::botemu::test_command

@@ -9,7 +9,7 @@
 #include "dns_client.h"
 #include "support/pcapgen.h"
 
-namespace botscope::botemu {
+namespace botscope::botemu::test_dns {
 
 namespace {
 
@@ -201,4 +201,4 @@ TEST_CASE("dns: host names") {
     CHECK_FALSE(is_valid_hostname("a..b"));
 }
 
-}  // namespace botscope::botemu
+}  // namespace botscope::botemu::test_dns

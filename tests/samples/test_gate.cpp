@@ -8,7 +8,7 @@
 #include "gate.h"
 #include "options.h"
 
-namespace botscope::botemu {
+namespace botscope::botemu::test_gate {
 
 TEST_CASE("gate: only host addresses of 10.66.0.0/24 are destinations") {
     CHECK(kSandboxNet.to_string() == "10.66.0.0/24");
@@ -114,4 +114,4 @@ TEST_CASE("options: defaults, every option, and their bounds") {
     }
 }
 
-}  // namespace botscope::botemu
+}  // namespace botscope::botemu::test_gate

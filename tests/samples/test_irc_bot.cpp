@@ -4,7 +4,7 @@
 
 #include "irc_bot.h"
 
-namespace botscope::botemu {
+namespace botscope::botemu::test_irc_bot {
 
 namespace {
 
@@ -171,4 +171,4 @@ TEST_CASE("irc: replies are one clean line") {
     CHECK(privmsg("x", std::string(1000, 'a')).size() == std::string("PRIVMSG x :").size() + 400);
 }
 
-}  // namespace botscope::botemu
+}  // namespace botscope::botemu::test_irc_bot

@@ -6,7 +6,7 @@
 #include "packet.h"
 #include "support/pcapgen.h"
 
-namespace botscope::botemu {
+namespace botscope::botemu::test_packet {
 
 namespace {
 
@@ -93,4 +93,4 @@ TEST_CASE("packet: the raw sender reads back both addresses, and nothing from ju
     CHECK_FALSE(packet_addresses(Bytes(10, 0x45)));
 }
 
-}  // namespace botscope::botemu
+}  // namespace botscope::botemu::test_packet

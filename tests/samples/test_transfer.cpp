@@ -8,7 +8,7 @@
 #include "smtp.h"
 #include "util/byte_reader.h"
 
-namespace botscope::botemu {
+namespace botscope::botemu::test_transfer {
 
 namespace {
 
@@ -238,4 +238,4 @@ TEST_CASE("tftp: errors, options, oversized blocks and files") {
     CHECK(exact.on_datagram(data_packet(3, 0, 0)).step == Step::kDone);
 }
 
-}  // namespace botscope::botemu
+}  // namespace botscope::botemu::test_transfer

@@ -4,7 +4,7 @@
 
 #include "url.h"
 
-namespace botscope::botemu {
+namespace botscope::botemu::test_url {
 
 TEST_CASE("url: http and tftp URLs") {
     auto u = parse_url("http://10.66.0.1/update.exe");
@@ -76,4 +76,4 @@ TEST_CASE("url: file names are the last component, sanitised") {
     CHECK(sanitize_file_name("a/b\\..\\c.exe") == "c.exe");
 }
 
-}  // namespace botscope::botemu
+}  // namespace botscope::botemu::test_url

@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "support/bot_traffic.h"
+#include "support/temp_dir.h"
 
 using namespace botscope::testing;
 namespace fs = std::filesystem;
@@ -23,7 +24,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
 #ifdef BOTSCOPE_SANITIZED
 // The sanitizer stage looks for memory errors, not scale, and runs 20 times slower: 14 min for
 // the full flood on two busy cores. The plain build, which tools/check runs first, has it all.
@@ -34,18 +34,7 @@ constexpr std::uint64_t kPackets = 2'000'000;
 constexpr std::uint64_t kRate = 100'000;  // packets per second: 20 s of flood
 const Endpoint kTarget = ep("10.66.0.200", 80);
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "botscope-scale-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using botscope::testing::TempDir;
 
 struct ChildRun {
     int status = -1;
@@ -86,7 +75,7 @@ std::string slurp(const fs::path& p) {
 TEST_CASE("a spoofed SYN flood of 2,000,000 packets: one finding, a bounded report, flat memory") {
     const char* bin = std::getenv("BOTSCOPE_BIN");
     REQUIRE_MESSAGE(bin != nullptr, "BOTSCOPE_BIN names the botscope binary (set by ctest)");
-    TempDir tmp;
+    TempDir tmp{"botscope-scale"};
     fs::path pcap = tmp.path / "flood.pcap";
     {
         PcapStreamWriter out(pcap);
@@ -127,15 +116,31 @@ TEST_CASE("a spoofed SYN flood of 2,000,000 packets: one finding, a bounded repo
     CHECK(f["sources_estimated"] == true);
     CHECK(f["spoofed_sources"] == f["sources"]);
 
-    // Every flow in the log, each line an object, as many as the report counts.
+    // Every flow in the log, each line an object, as many as the report counts. Under the
+    // sanitizers, where nlohmann's parser runs 50 times slower, one line in 64 is parsed whole
+    // and the others are checked for their shape and their source.
     std::ifstream log(out / "flows.jsonl");
     REQUIRE(log);
     std::string line;
-    std::uint64_t lines = 0, ids = 0, to_target = 0;
+    std::uint64_t lines = 0, parsed = 0, ids = 0, to_target = 0;
     std::uint64_t last_bad = 0;
     std::unordered_set<std::string> sources;
+    const std::string orig_key = R"("orig":{"ip":")";
     while (std::getline(log, line)) {
         ++lines;
+#ifdef BOTSCOPE_SANITIZED
+        if (lines % 64 != 1) {
+            std::size_t at = line.find(orig_key);
+            std::size_t end = at == std::string::npos ? at : line.find('"', at + orig_key.size());
+            if (line.empty() || line.front() != '{' || line.back() != '}' || end == std::string::npos) {
+                last_bad = lines;
+                continue;
+            }
+            sources.insert(line.substr(at + orig_key.size(), end - at - orig_key.size()));
+            continue;
+        }
+#endif
+        ++parsed;
         Json j = Json::parse(line, nullptr, false);
         if (!j.is_object()) {
             last_bad = lines;
@@ -148,8 +153,9 @@ TEST_CASE("a spoofed SYN flood of 2,000,000 packets: one finding, a bounded repo
     }
     CHECK(last_bad == 0);
     CHECK(lines == net["flows"]["count"].get<std::uint64_t>());
-    CHECK(ids == lines);
-    CHECK(to_target == lines);
+    CHECK(parsed > 0);
+    CHECK(ids == parsed);
+    CHECK(to_target == parsed);
     // Random ports on random sources collide now and then: one flow per SYN, nearly.
     CHECK(lines >= kPackets - 100);
     // The estimate against the exact count of distinct sources in the log: within 3.2 standard

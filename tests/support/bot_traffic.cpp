@@ -9,11 +9,6 @@ namespace {
 
 using analysis::Direction;
 
-void put16(Bytes& b, std::uint16_t v) {
-    b.push_back(static_cast<std::uint8_t>(v >> 8));
-    b.push_back(static_cast<std::uint8_t>(v));
-}
-
 Bytes tftp_request(std::string_view file) {
     Bytes b = {0, 1};
     b.insert(b.end(), file.begin(), file.end());

@@ -8,12 +8,13 @@ namespace botscope::testing {
 
 using namespace botscope::analysis;
 
-namespace {
-
 void put16(Bytes& b, std::uint16_t v) {
     b.push_back(static_cast<std::uint8_t>(v >> 8));
     b.push_back(static_cast<std::uint8_t>(v));
 }
+
+namespace {
+
 void put32(Bytes& b, std::uint32_t v) {
     put16(b, static_cast<std::uint16_t>(v >> 16));
     put16(b, static_cast<std::uint16_t>(v));

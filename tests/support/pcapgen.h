@@ -24,6 +24,11 @@ using Bytes = std::vector<std::uint8_t>;
 
 inline constexpr Timestamp kSecond = 1'000'000'000;
 inline constexpr Timestamp kMilli = 1'000'000;
+/// 2006-01-01 00:00:00 UTC, where the tests' captures start.
+inline constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
+
+/// Appends `v` in network byte order.
+void put16(Bytes& b, std::uint16_t v);
 
 /// "10.0.0.1" or "2001:db8::1"; aborts on malformed text (tests only pass literals).
 IpAddress ip(std::string_view text);

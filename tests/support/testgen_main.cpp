@@ -16,8 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01 00:00:00 UTC
-
 void small_session(CaptureWriter& w) {
     TcpConversation c(w, ep("10.66.0.10", 1030), ep("10.66.0.1", 6667), kT0);
     c.handshake();

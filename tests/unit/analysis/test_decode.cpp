@@ -4,6 +4,8 @@
 #include "analysis/ip_reassembly.h"
 #include "support/pcapgen.h"
 
+namespace test_decode {
+
 using namespace botscope::analysis;
 using namespace botscope::testing;
 
@@ -135,3 +137,5 @@ TEST_CASE("IPv4 fragments reassemble in any order, with overlaps and bounds") {
     r.expire(IpReassembler::kFragmentTimeout + 1);
     CHECK(r.pending() == 0);
 }
+
+}  // namespace test_decode

@@ -11,6 +11,8 @@
 #include "analysis/engine.h"
 #include "support/pcapgen.h"
 
+namespace test_detect_beacon {
+
 using namespace botscope::analysis;
 using namespace botscope::testing;
 using botscope::analysis::detect::Beacon;
@@ -19,8 +21,6 @@ using botscope::analysis::detect::detect_beacons;
 using botscope::analysis::detect::uri_pattern;
 
 namespace {
-
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01
 
 NetworkResult analyze(const CaptureWriter& w) {
     Engine e(kLinkEthernet);
@@ -166,3 +166,5 @@ TEST_CASE("beacon: requests sharing one timestamp do not divide by zero") {
     CHECK(detect_beacons(net, any, dropped).empty());
     CHECK(detect_beacons(net, BeaconConfig{}, dropped).empty());
 }
+
+}  // namespace test_detect_beacon

@@ -15,14 +15,14 @@
 #include "support/pcapgen.h"
 #include "util/hash.h"
 
+namespace test_detect_download {
+
 using namespace botscope::analysis;
 using namespace botscope::testing;
 using botscope::analysis::detect::Download;
 using botscope::analysis::detect::find_downloads;
 
 namespace {
-
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01
 
 NetworkResult analyze(const CaptureWriter& w) {
     Engine e(kLinkEthernet);
@@ -288,3 +288,5 @@ TEST_CASE("download: an empty result gives nothing") {
     CHECK(find_downloads(net, dropped).empty());
     CHECK(dropped == 0);
 }
+
+}  // namespace test_detect_download

@@ -12,6 +12,8 @@
 #include "analysis/engine.h"
 #include "support/pcapgen.h"
 
+namespace test_detect_spam {
+
 using namespace botscope::analysis;
 using botscope::analysis::detect::detect_spam;
 using botscope::analysis::detect::SpamConfig;
@@ -20,7 +22,6 @@ using namespace botscope::testing;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01
 const char* const kResolver = "10.66.0.1";
 
 NetworkResult analyze(const CaptureWriter& w) {
@@ -355,3 +356,5 @@ TEST_CASE("spam: an empty result gives nothing") {
     std::uint64_t dropped = 0;
     CHECK(detect_spam(net, SpamConfig{}, dropped).empty());
 }
+
+}  // namespace test_detect_spam

@@ -13,6 +13,8 @@
 #include "analysis/engine.h"
 #include "support/pcapgen.h"
 
+namespace test_detect_traffic {
+
 using namespace botscope::analysis;
 using namespace botscope::testing;
 using botscope::analysis::detect::BehaviorResult;
@@ -30,7 +32,6 @@ using botscope::analysis::detect::set_threshold;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01
 const char* const kHost = "10.66.0.10";
 
 struct Analysis {
@@ -584,3 +585,5 @@ TEST_CASE("commands in a polling bot's HTTP reply are read; a style sheet is no 
     CHECK(a.behavior.commands[1].verb == "update");
     CHECK(a.behavior.commands[1].category == "download");
 }
+
+}  // namespace test_detect_traffic

@@ -17,6 +17,8 @@
 #include "analysis/proto/dns/dns_parser.h"
 #include "util/byte_reader.h"
 
+namespace test_dns {
+
 using namespace botscope::analysis;
 using namespace botscope::analysis::dns;
 
@@ -1016,3 +1018,5 @@ TEST_CASE("dns tcp: probe") {
     CHECK(probe(ProbeInput{qs, {}, &flow}) == ProbeResult::kNoMatch);
     CHECK(probe(ProbeInput{qs, {}, nullptr}) == ProbeResult::kNoMatch);
 }
+
+}  // namespace test_dns

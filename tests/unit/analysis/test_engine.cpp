@@ -15,6 +15,9 @@
 #include "analysis/flow_table.h"
 #include "analysis/pcap_source.h"
 #include "support/pcapgen.h"
+#include "support/temp_dir.h"
+
+namespace test_engine {
 
 using namespace botscope::analysis;
 using namespace botscope::testing;
@@ -22,17 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01
-
 /// A scratch directory removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/botscope-test-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+using botscope::testing::TempDir;
 
 void simple_session(CaptureWriter& w) {
     TcpConversation c(w, ep("192.0.2.10", 1030), ep("198.51.100.5", 6667), kT0 + 123456789);
@@ -54,7 +48,7 @@ const FlowRecord* find_flow(const NetworkResult& r, Transport t) {
 }  // namespace
 
 TEST_CASE("every file format and byte order gives the same analysis") {
-    TempDir tmp;
+    TempDir tmp{"botscope-test"};
     CaptureWriter w;
     simple_session(w);
     struct Case {
@@ -103,7 +97,7 @@ TEST_CASE("every file format and byte order gives the same analysis") {
 }
 
 TEST_CASE("every supported link type gives the same flows") {
-    TempDir tmp;
+    TempDir tmp{"botscope-test"};
     for (int lt : {kLinkEthernet, kLinkSll, kLinkSll2, kLinkRaw, kLinkNull, kLinkLoop, kLinkIpv4}) {
         CAPTURE(lt);
         CaptureWriter w(lt);
@@ -123,7 +117,7 @@ TEST_CASE("every supported link type gives the same flows") {
 }
 
 TEST_CASE("a truncated capture yields everything before the break, marked truncated") {
-    TempDir tmp;
+    TempDir tmp{"botscope-test"};
     CaptureWriter w;
     simple_session(w);
     auto bytes = w.bytes(FileFormat::kPcapLeUsec);
@@ -142,7 +136,7 @@ TEST_CASE("a truncated capture yields everything before the break, marked trunca
 }
 
 TEST_CASE("missing, empty, short and foreign files give a clear error") {
-    TempDir tmp;
+    TempDir tmp{"botscope-test"};
     auto write = [&](const char* name, std::string_view content) {
         fs::path p = tmp.path / name;
         std::ofstream(p, std::ios::binary) << content;
@@ -327,3 +321,5 @@ TEST_CASE("IRC taken mid-session: the server's relayed lines are recognised, com
         verbs.push_back(cmd.verb);
     CHECK(verbs == std::vector<std::string>{"ddos.syn", "sysinfo"});
 }
+
+}  // namespace test_engine

@@ -10,6 +10,8 @@
 #include "analysis/flow_table.h"
 #include "support/pcapgen.h"
 
+namespace test_flow_table {
+
 using namespace botscope::analysis;
 using botscope::testing::kSecond;
 
@@ -126,3 +128,5 @@ TEST_CASE("touch moves a flow to the back of its new class") {
     t.expire(3 + 10 * kSecond, [](Table::Entry&) { FAIL("an answered flow went as an attempt"); });
     CHECK(t.size() == 1);
 }
+
+}  // namespace test_flow_table

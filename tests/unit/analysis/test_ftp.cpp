@@ -15,6 +15,8 @@
 #include "analysis/proto/ftp/ftp_parser.h"
 #include "analysis/proto/smtp/smtp_analyzer.h"
 
+namespace test_ftp {
+
 using namespace botscope::analysis;
 using namespace botscope::analysis::ftp;
 
@@ -679,3 +681,5 @@ TEST_CASE("ftp weird table names are unique and prefixed") {
             CHECK(kWeirds[i].name != kWeirds[j].name);
     }
 }
+
+}  // namespace test_ftp

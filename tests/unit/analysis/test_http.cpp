@@ -8,13 +8,15 @@
 #include "util/byte_reader.h"
 #include "util/hash.h"
 
+namespace test_http {
+
 using namespace botscope::analysis;
 using namespace botscope::analysis::http;
 using botscope::util::as_bytes;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'100'000'000'000'000'000;  // late 2004, in ns
+constexpr Timestamp kT2004 = 1'100'000'000'000'000'000;  // late 2004, in ns
 
 std::string sha256_of(std::string_view s) {
     return botscope::util::sha256_hex(as_bytes(s));
@@ -37,13 +39,13 @@ struct Conn {
     }
 
     // Every piece gets its own heap copy so a read past the piece is a read past a buffer.
-    void send(Direction d, std::string_view s, Timestamp ts = kT0) {
+    void send(Direction d, std::string_view s, Timestamp ts = kT2004) {
         std::vector<std::uint8_t> copy(s.begin(), s.end());
         a->on_data(d, copy, ts);
     }
-    void client(std::string_view s, Timestamp ts = kT0) { send(Direction::kOrig, s, ts); }
-    void server(std::string_view s, Timestamp ts = kT0) { send(Direction::kResp, s, ts); }
-    void end(Timestamp ts = kT0) { a->on_end(ts); }
+    void client(std::string_view s, Timestamp ts = kT2004) { send(Direction::kOrig, s, ts); }
+    void server(std::string_view s, Timestamp ts = kT2004) { send(Direction::kResp, s, ts); }
+    void end(Timestamp ts = kT2004) { a->on_end(ts); }
     const HttpTransaction& txn(std::size_t i) const { return result.transactions.at(i); }
     std::uint64_t weird(std::string_view name) const { return weirds.count(name); }
 };
@@ -316,12 +318,12 @@ TEST_CASE("http: weird table names are unique and prefixed") {
 
 TEST_CASE("http: a GET and its response, timestamps and fields") {
     Conn c;
-    c.client(kGetRequest, kT0 + 1000);
-    c.server(kGetResponse, kT0 + 5000);
-    c.end(kT0 + 9000);
+    c.client(kGetRequest, kT2004 + 1000);
+    c.server(kGetResponse, kT2004 + 5000);
+    c.end(kT2004 + 9000);
     check_get_transaction(c);
-    CHECK(c.txn(0).request_ts == kT0 + 1000);
-    CHECK(c.txn(0).response_ts == kT0 + 5000);
+    CHECK(c.txn(0).request_ts == kT2004 + 1000);
+    CHECK(c.txn(0).response_ts == kT2004 + 5000);
     CHECK(c.result.connections == 1);
     CHECK(c.result.requests == 1);
     CHECK(c.result.responses == 1);
@@ -452,7 +454,7 @@ TEST_CASE("http: close-delimited ELF body ends at the server's FIN") {
     c.client("GET /x86 HTTP/1.0\r\n\r\n");
     c.server("HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n");
     c.server(elf);
-    c.a->on_eof(Direction::kResp, kT0);
+    c.a->on_eof(Direction::kResp, kT2004);
     CHECK(c.result.transactions.size() == 1);  // recorded at the FIN, before on_end
     c.end();
     REQUIRE(c.result.transactions.size() == 1);
@@ -543,7 +545,7 @@ TEST_CASE("http: a gap inside a body keeps the body going, flagged") {
     Conn c;
     c.client("GET /f HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n");
     c.server("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123");
-    c.a->on_gap(Direction::kResp, 3, kT0);
+    c.a->on_gap(Direction::kResp, 3, kT2004);
     c.server("789HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz");
     c.end();
     CHECK(c.weird("http_body_gap") == 1);
@@ -561,7 +563,7 @@ TEST_CASE("http: a gap running past the end of a body resyncs on the next status
     Conn c;
     c.client("GET /f HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n");
     c.server("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123");
-    c.a->on_gap(Direction::kResp, 20, kT0);
+    c.a->on_gap(Direction::kResp, 20, kT2004);
     c.server("ength: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz");
     c.end();
     REQUIRE(c.result.transactions.size() == 2);
@@ -572,7 +574,7 @@ TEST_CASE("http: a gap running past the end of a body resyncs on the next status
 TEST_CASE("http: a gap inside headers gives up that message only") {
     Conn c;
     c.client("GET /first HTTP/1.1\r\nHost: a\r\nUser-Ag");
-    c.a->on_gap(Direction::kOrig, 50, kT0);
+    c.a->on_gap(Direction::kOrig, 50, kT2004);
     c.client("ent: lost\r\n\r\nGET /second HTTP/1.1\r\nHost: b\r\n\r\n");
     c.end();
     CHECK(c.weird("http_header_gap") == 1);
@@ -782,7 +784,7 @@ TEST_CASE("http: pipeline overflow evicts the oldest unanswered but keeps pairin
 TEST_CASE("http: hostile bodies and heads, each sent twice around a huge gap") {
     auto twice = [](Direction dir, const std::string& in, Conn& c) {
         c.send(dir, in);
-        c.a->on_gap(dir, std::uint64_t{1} << 40, kT0);
+        c.a->on_gap(dir, std::uint64_t{1} << 40, kT2004);
         c.send(dir, in);
         c.end();
     };
@@ -838,3 +840,5 @@ TEST_CASE("http: hostile bodies and heads, each sent twice around a huge gap") {
         CHECK(c.result.connections == 0);
     }
 }
+
+}  // namespace test_http

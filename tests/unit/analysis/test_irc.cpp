@@ -12,6 +12,8 @@
 #include "analysis/proto/irc/irc_parser.h"
 #include "util/byte_reader.h"
 
+namespace test_irc {
+
 using namespace botscope::analysis;
 using namespace botscope::analysis::irc;
 
@@ -765,3 +767,5 @@ TEST_CASE("probe: a capture taken mid-session that opens with relayed user lines
     CHECK(probe_server(":h4x0r!h4x@10.66.0.3 GET / HTTP/1.1\r\n") == ProbeResult::kNoMatch);
     CHECK(probe_server(":h4x0r!h4x@10.66.0.3 JO") == ProbeResult::kNeedMore);
 }
+
+}  // namespace test_irc

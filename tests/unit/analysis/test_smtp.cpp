@@ -15,6 +15,8 @@
 #include "analysis/proto/smtp/smtp_parser.h"
 #include "util/hash.h"
 
+namespace test_smtp {
+
 using namespace botscope::analysis;
 using namespace botscope::analysis::smtp;
 
@@ -916,3 +918,5 @@ TEST_CASE("smtp weird table names are unique and prefixed") {
             CHECK(kWeirds[i].name != kWeirds[j].name);
     }
 }
+
+}  // namespace test_smtp

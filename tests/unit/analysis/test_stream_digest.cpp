@@ -11,13 +11,13 @@
 #include "support/pcapgen.h"
 #include "util/hash.h"
 
+namespace test_stream_digest {
+
 using namespace botscope::analysis;
 using namespace botscope::testing;
 using botscope::testing::kSecond;
 
 namespace {
-
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
 
 struct Result {
     NetworkResult net;
@@ -130,3 +130,5 @@ TEST_CASE("a file offered over IRC DCC SEND is digested and listed as a download
     CHECK(dl.client.addr == ip("10.66.0.10"));
     CHECK(dl.sha256 == sha256_hex(file));
 }
+
+}  // namespace test_stream_digest

@@ -4,6 +4,8 @@
 
 #include "analysis/tcp_reassembly.h"
 
+namespace test_tcp_reassembly {
+
 using namespace botscope::analysis;
 
 namespace {
@@ -177,3 +179,5 @@ TEST_CASE("buffered bytes carry the time they became available, so time never go
     CHECK(rec.times[0] == 20);
     CHECK(rec.times[1] == 20);
 }
+
+}  // namespace test_tcp_reassembly

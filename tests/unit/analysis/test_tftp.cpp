@@ -14,6 +14,8 @@
 #include "analysis/proto/tftp/tftp_parser.h"
 #include "util/hash.h"
 
+namespace test_tftp {
+
 namespace {
 
 using namespace botscope::analysis;
@@ -933,3 +935,5 @@ TEST_CASE("tftp weird table: names are unique and prefixed") {
             CHECK(kWeirds[i].name != kWeirds[j].name);
     }
 }
+
+}  // namespace test_tftp

@@ -8,6 +8,8 @@
 #include "analysis/engine_weirds.h"
 #include "analysis/network_result.h"
 
+namespace test_weird_tables {
+
 using namespace botscope::analysis;
 
 namespace {
@@ -41,3 +43,5 @@ TEST_CASE("every weird table holds stable, prefixed, unique snake_case names") {
     check_table(ftp::kWeirds, {"ftp_"}, seen);
     CHECK(seen.size() > 40);
 }
+
+}  // namespace test_weird_tables

@@ -20,6 +20,9 @@
 #include <doctest/doctest.h>
 
 #include "capture/live_capture.h"
+#include "support/temp_dir.h"
+
+namespace test_live_capture {
 
 namespace fs = std::filesystem;
 using botscope::capture::disable_ipv6;
@@ -124,16 +127,7 @@ FileContents read_back(const fs::path& path) {
 }
 
 /// A fresh folder for the test's files, removed afterwards.
-struct TempDir {
-    fs::path path = fs::temp_directory_path() /
-                    ("bs-cap-test-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using botscope::testing::TempDir;
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -143,7 +137,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 TEST_CASE("every datagram sent after start() is in the file, in order, with its payload") {
     REQUIRE_MESSAGE(::geteuid() == 0, "live capture needs root");
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     Sink sink;
     constexpr int kCount = 200;
     // Several rounds: the datagrams go out the moment start() returns and stop() follows the
@@ -176,7 +170,7 @@ TEST_CASE("every datagram sent after start() is in the file, in order, with its 
 }
 
 TEST_CASE("immediate mode captures too (a burst that fits its small ring)") {
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     Sink sink;
     fs::path out = dir.path / "immediate.pcap";
     Options o{.filter = sink.filter(), .immediate = true};
@@ -194,7 +188,7 @@ TEST_CASE("immediate mode captures too (a burst that fits its small ring)") {
 }
 
 TEST_CASE("the byte cap: the file never exceeds max_bytes and stays readable to its end") {
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     Sink sink;
     // Exactly five records fit; and five plus most of a sixth.
     for (std::uint64_t slack : {std::uint64_t{0}, kRecord - 1}) {
@@ -223,7 +217,7 @@ TEST_CASE("the byte cap: the file never exceeds max_bytes and stays readable to 
 }
 
 TEST_CASE("a cap below one packet writes only the header; writing does not resume") {
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     Sink sink;
     fs::path out = dir.path / "tiny.pcap";
     auto cap = LiveCapture::start("lo", out,
@@ -243,7 +237,7 @@ TEST_CASE("a cap below one packet writes only the header; writing does not resum
 }
 
 TEST_CASE("stop() without any traffic returns at once, with an empty valid file") {
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     Sink sink;
     fs::path out = dir.path / "quiet.pcap";
     auto cap = LiveCapture::start("lo", out, Options{.filter = sink.filter()});
@@ -265,7 +259,7 @@ TEST_CASE("stop() without any traffic returns at once, with an empty valid file"
 }
 
 TEST_CASE("stop() twice returns the same stats; the destructor stops and completes the file") {
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     Sink sink;
     fs::path out = dir.path / "twice.pcap";
     {
@@ -303,7 +297,7 @@ TEST_CASE("stop() twice returns the same stats; the destructor stops and complet
 }
 
 TEST_CASE("start() errors name the interface, the filter or the file") {
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     fs::path out = dir.path / "x.pcap";
 
     auto missing = LiveCapture::start("bs-cap-nope0", out);
@@ -392,7 +386,7 @@ TEST_CASE("an interface that disappears ends the capture early, with a complete 
     // A VM destroyed mid-task takes its tap with it. Played with a veth (this kernel has no
     // dummy module) in a throwaway network namespace of a child process: the host's interfaces
     // are not touched.
-    TempDir dir;
+    TempDir dir{"bs-cap-test"};
     fs::path out = dir.path / "gone.pcap";
     std::fflush(nullptr);
     pid_t pid = ::fork();
@@ -429,3 +423,5 @@ TEST_CASE("an interface that disappears ends the capture early, with a complete 
     CHECK(c.error.empty());
     CHECK(c.end == -2);
 }
+
+}  // namespace test_live_capture

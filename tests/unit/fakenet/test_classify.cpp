@@ -4,7 +4,7 @@
 
 #include "fakenet/classify.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_classify {
 
 namespace {
 
@@ -116,4 +116,4 @@ TEST_CASE("classify: protocol names") {
     CHECK(std::string(protocol_name(Protocol::kUnknown)) == "unknown");
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_classify

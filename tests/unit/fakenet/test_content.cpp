@@ -14,7 +14,7 @@
 #include "fakenet/content.h"
 #include "util/byte_reader.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_content {
 
 namespace {
 
@@ -292,4 +292,4 @@ TEST_CASE("content: the images are valid files of their type") {
     CHECK(le16(zip, 20) == 0);  // comment length
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_content

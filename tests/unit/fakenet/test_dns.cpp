@@ -9,7 +9,7 @@
 #include "memory_recorder.h"
 #include "util/byte_reader.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_dns {
 
 namespace dns = analysis::dns;
 using testing::MemoryRecorder;
@@ -429,4 +429,4 @@ TEST_CASE("dns tcp: bad lengths close, and so does the 64th message") {
     CHECK(unframe(out2.data).size() == 1);
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_dns

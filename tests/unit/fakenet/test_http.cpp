@@ -10,7 +10,7 @@
 #include "util/byte_reader.h"
 #include "util/hash.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_http {
 
 using testing::MemoryRecorder;
 using testing::keys;
@@ -327,4 +327,4 @@ TEST_CASE("http: wire bytes in the record are escaped") {
     CHECK_NOTHROW((void)r.dump());
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_http

@@ -8,7 +8,7 @@
 #include "fakenet/operator_script.h"
 #include "unit/fakenet/memory_recorder.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_irc_server {
 
 namespace {
 
@@ -778,4 +778,4 @@ TEST_CASE("irc server: past max_clients a connection gets ERROR and is closed") 
               R"({"event":"quit","conn":101,"nick":null,"reason":"Connection closed"})"});
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_irc_server

@@ -8,8 +8,9 @@
 #include "analysis/pcap_source.h"
 #include "fakenet/operator_script.h"
 #include "support/bot_traffic.h"
+#include "support/temp_dir.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_operator_script {
 
 namespace {
 
@@ -33,22 +34,7 @@ std::string code_of(std::string_view text) {
     return r.error().code;
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() /
-               ("bs-operator-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    void write(const std::string& name, std::string_view text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-    }
-    static inline int n = 0;
-};
+using botscope::testing::TempDir;
 
 }  // namespace
 
@@ -240,7 +226,7 @@ TEST_CASE("operator script: limits on size, steps, waits and text length") {
 }
 
 TEST_CASE("operator script: loaded by name from a folder, or by path") {
-    TempDir d;
+    TempDir d{"bs-operator-test"};
     d.write("mine.txt", "operator op1\nsay hi $NICK\n");
     d.write("bad.txt", "say hi\nsay 192.0.2.1\n");
     Sandbox sb;
@@ -303,8 +289,6 @@ TEST_CASE("operator script: the bundled default loads and plays the era's dialec
 namespace {
 
 using namespace botscope::testing;
-
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;
 
 /// A honeypot's capture of a live botnet: a bot at 192.168.1.5 on a C&C at 198.51.100.20,
 /// commands naming addresses outside the sandbox in every form.
@@ -517,4 +501,4 @@ TEST_CASE("from a capture: commands that cannot be replayed are named, limits ho
     CHECK(l->commands == 300);
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_operator_script

@@ -6,7 +6,7 @@
 #include "memory_recorder.h"
 #include "util/byte_reader.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_raw {
 
 using testing::MemoryRecorder;
 using testing::keys;
@@ -96,4 +96,4 @@ TEST_CASE("raw: a UDP datagram is recorded once, with its first bytes") {
     CHECK(rec.records.at(1).second["bytes"] == 0);
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_raw

@@ -4,7 +4,7 @@
 
 #include "fakenet/sandbox.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_sandbox {
 
 TEST_CASE("sandbox: addresses parse strictly and format back") {
     CHECK(parse_ipv4("10.66.0.1") == 0x0A420001u);
@@ -52,4 +52,4 @@ TEST_CASE("sandbox: foreign addresses are found in every form a bot command take
           std::vector<std::string>{"203.0.113.9"});
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_sandbox

@@ -9,7 +9,7 @@
 #include "util/byte_reader.h"
 #include "util/hash.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_smtp {
 
 using testing::MemoryRecorder;
 using testing::keys;
@@ -290,4 +290,4 @@ TEST_CASE("smtp: binary wire text is escaped in the record") {
     CHECK_NOTHROW((void)m.dump());
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_smtp

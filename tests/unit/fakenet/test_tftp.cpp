@@ -11,7 +11,7 @@
 #include "util/byte_reader.h"
 #include "util/hash.h"
 
-namespace botscope::fakenet {
+namespace botscope::fakenet::test_tftp {
 
 using testing::MemoryRecorder;
 using testing::keys;
@@ -370,4 +370,4 @@ TEST_CASE("tftp: what is not TFTP is left to the caller") {
     CHECK(n.sent.empty());
 }
 
-}  // namespace botscope::fakenet
+}  // namespace botscope::fakenet::test_tftp

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+namespace domain_xml_test {
+
 using namespace botscope::machinery;
 
 namespace {
@@ -144,3 +146,5 @@ TEST_CASE("snapshot XML: state") {
     REQUIRE_FALSE(wrong.ok());
     CHECK(wrong.error().code == "bad_xml");
 }
+
+}  // namespace domain_xml_test

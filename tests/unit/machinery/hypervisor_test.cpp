@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+namespace hypervisor_test {
+
 using namespace botscope::machinery;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -534,3 +536,5 @@ TEST_CASE("deadline and close callback against the real daemon (through a proxy)
     }
     CHECK(drained(baseline, 10s));
 }
+
+}  // namespace hypervisor_test

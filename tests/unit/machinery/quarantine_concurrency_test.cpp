@@ -17,24 +17,16 @@
 #include <vector>
 
 #include "machinery/quarantine.h"
+#include "support/temp_dir.h"
+
+namespace quarantine_concurrency_test {
 
 using namespace botscope::machinery;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "bs-mach-quarantine-mt-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using botscope::testing::TempDir;
 
 constexpr int kNever = 1'000'000;  // threshold no test reaches: counts keep growing
 
@@ -88,7 +80,7 @@ int leftovers(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("quarantine: concurrent failures from threads are all counted, each exactly once") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine-mt"};
     constexpr int kThreads = 6, kEach = 25;
     bool shared_store = false;
     SUBCASE("one store shared by the threads") {
@@ -137,7 +129,7 @@ TEST_CASE("quarantine: concurrent failures from threads are all counted, each ex
 }
 
 TEST_CASE("quarantine: concurrent failures from processes are all counted") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine-mt"};
     constexpr int kProcesses = 4, kEach = 30;
     // The children are forked before the watcher's thread exists and wait for a byte on `go`:
     // a child forked while another thread held the allocator's lock would inherit it held (seen
@@ -181,7 +173,7 @@ TEST_CASE("quarantine: concurrent failures from processes are all counted") {
 }
 
 TEST_CASE("quarantine: successes racing failures: every failure counts from the state before it") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine-mt"};
     constexpr int kFailing = 4, kSucceeding = 2, kEach = 30;
     Watcher watcher(tmp.path, kFailing);
     std::vector<std::vector<int>> counts(kFailing);
@@ -232,3 +224,5 @@ TEST_CASE("quarantine: successes racing failures: every failure counts from the 
         CHECK(h->since.empty());
     CHECK(leftovers(tmp.path) == 0);
 }
+
+}  // namespace quarantine_concurrency_test

@@ -1,5 +1,6 @@
 // QuarantineStore on a real temporary directory.
 #include "machinery/quarantine.h"
+#include "support/temp_dir.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -9,23 +10,14 @@
 #include <fstream>
 #include <string>
 
+namespace quarantine_test {
+
 using namespace botscope::machinery;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "bs-mach-quarantine-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using botscope::testing::TempDir;
 
 void write(const fs::path& p, const std::string& text) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -42,7 +34,7 @@ int files_in(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("quarantine: two failures quarantine, persisted across store objects") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine"};
     auto dir = tmp.path / "machines";  // created on the first write
     {
         QuarantineStore store(dir);
@@ -92,7 +84,7 @@ TEST_CASE("quarantine: two failures quarantine, persisted across store objects")
 }
 
 TEST_CASE("quarantine: a success before the threshold resets the count") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine"};
     QuarantineStore store(tmp.path);
     REQUIRE(store.record_failure("vm-02", "x").ok());
     REQUIRE(store.record_success("vm-02").ok());
@@ -117,7 +109,7 @@ TEST_CASE("quarantine: a success before the threshold resets the count") {
 }
 
 TEST_CASE("quarantine: corrupt or hostile files are errors naming the file") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine"};
     QuarantineStore store(tmp.path);
     auto expect_corrupt = [&](const std::string& machine) {
         auto h = store.get(machine);
@@ -161,7 +153,7 @@ TEST_CASE("quarantine: corrupt or hostile files are errors naming the file") {
 }
 
 TEST_CASE("quarantine: machine names are checked before they become file names") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine"};
     QuarantineStore store(tmp.path);
     for (std::string bad : {std::string(""), std::string(".hidden"), std::string("../etc/x"),
                             std::string("a/b"), std::string("vm 1"), std::string("vm\n1"),
@@ -180,7 +172,7 @@ TEST_CASE("quarantine: machine names are checked before they become file names")
 }
 
 TEST_CASE("quarantine: odd reasons are stored, bounded; an unwritable directory is io") {
-    TempDir tmp;
+    TempDir tmp{"bs-mach-quarantine"};
     QuarantineStore store(tmp.path);
     std::string reason = "bad \xff\xfe bytes \"quoted\"\n" + std::string(5000, 'r');
     auto h = store.record_failure("vm", reason);
@@ -202,3 +194,5 @@ TEST_CASE("quarantine: odd reasons are stored, bounded; an unwritable directory 
     CHECK(f.error().code == "io");
     CHECK(f.error().message.find("not-a-dir") != std::string::npos);
 }
+
+}  // namespace quarantine_test

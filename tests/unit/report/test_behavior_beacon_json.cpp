@@ -4,6 +4,8 @@
 
 #include "report/behavior_json.h"
 
+namespace test_behavior_beacon_json {
+
 using namespace botscope::analysis;
 using botscope::report::Json;
 
@@ -36,3 +38,5 @@ TEST_CASE("beacon json: every field") {
     CHECK(j["evidence"]["flows_total"] == 8);
     CHECK(j.size() == 10);
 }
+
+}  // namespace test_behavior_beacon_json

@@ -6,6 +6,8 @@
 
 #include "report/behavior_json.h"
 
+namespace test_behavior_download_json {
+
 using namespace botscope::analysis;
 using botscope::report::Json;
 
@@ -52,3 +54,5 @@ TEST_CASE("download json: every field; digests null when the file was not seen w
     CHECK(k["kind"] == "");
     CHECK(k["command"].is_null());
 }
+
+}  // namespace test_behavior_download_json

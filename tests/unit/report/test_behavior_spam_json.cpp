@@ -7,6 +7,8 @@
 
 #include "report/behavior_json.h"
 
+namespace test_behavior_spam_json {
+
 using namespace botscope::analysis;
 using botscope::report::Json;
 
@@ -72,3 +74,5 @@ TEST_CASE("spam run json: every field, null rate and command when absent") {
                                            "senders", "subjects", "mx_lookups", "servers_after_mx",
                                            "messages_per_minute", "evidence", "command"});
 }
+
+}  // namespace test_behavior_spam_json

@@ -17,6 +17,8 @@
 #include "report/network_json.h"
 #include "support/pcapgen.h"
 
+namespace test_caps {
+
 using namespace botscope::analysis;
 using namespace botscope::testing;
 using botscope::analysis::detect::BehaviorResult;
@@ -24,8 +26,6 @@ using botscope::analysis::detect::Config;
 using botscope::report::Json;
 
 namespace {
-
-constexpr Timestamp kT0 = 1'136'073'600 * kSecond;  // 2006-01-01
 
 struct Analysis {
     NetworkResult net;
@@ -192,3 +192,5 @@ TEST_CASE("commands past kMaxCommands: a thousand listed, the rest counted as dr
     CHECK(j["commands"].size() == detect::kMaxCommands);
     CHECK(j["findings_dropped"] == kSent - detect::kMaxCommands);
 }
+
+}  // namespace test_caps

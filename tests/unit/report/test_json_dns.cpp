@@ -7,6 +7,8 @@
 #include "analysis/proto/dns/dns_analyzer.h"
 #include "report/json_dns.h"
 
+namespace test_json_dns {
+
 using namespace botscope;
 using namespace botscope::analysis;
 
@@ -89,3 +91,5 @@ TEST_CASE("json dns: transactions, names and counters") {
     CHECK(j["names"][0]["queries"] == 2);
     CHECK(j["names"][0]["addresses"] == report::Json::array({"6.6.6.6"}));
 }
+
+}  // namespace test_json_dns

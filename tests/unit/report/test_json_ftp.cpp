@@ -8,6 +8,8 @@
 #include "analysis/proto/ftp/ftp_analyzer.h"
 #include "report/json_ftp.h"
 
+namespace test_json_ftp {
+
 using namespace botscope;
 using namespace botscope::analysis;
 
@@ -113,3 +115,5 @@ TEST_CASE("json ftp: login without password, transfers with their data channel")
     CHECK(s["quit"] == false);
     CHECK(s["invalid_lines"] == 0);
 }
+
+}  // namespace test_json_ftp

@@ -5,6 +5,8 @@
 #include "util/byte_reader.h"
 #include "util/hash.h"
 
+namespace test_json_http {
+
 using namespace botscope;
 using analysis::Direction;
 
@@ -67,3 +69,5 @@ TEST_CASE("json_http: transactions, bodies, executables and counts") {
     CHECK(unanswered["request"]["uri"] == "/never");
     CHECK(unanswered["response"].is_null());
 }
+
+}  // namespace test_json_http

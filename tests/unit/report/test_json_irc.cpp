@@ -7,6 +7,8 @@
 #include "analysis/proto/irc/irc_analyzer.h"
 #include "report/json_irc.h"
 
+namespace test_json_irc {
+
 using namespace botscope;
 using namespace botscope::analysis;
 
@@ -109,3 +111,5 @@ TEST_CASE("json irc: absent facts are null, not empty strings") {
     CHECK(s["received"].is_array());
     CHECK(s["dcc"].is_array());
 }
+
+}  // namespace test_json_irc

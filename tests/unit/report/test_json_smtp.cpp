@@ -8,6 +8,8 @@
 #include "analysis/proto/smtp/smtp_analyzer.h"
 #include "report/json_smtp.h"
 
+namespace test_json_smtp {
+
 using namespace botscope;
 using namespace botscope::analysis;
 
@@ -111,3 +113,5 @@ TEST_CASE("json smtp: session, auth without password, message envelope and conte
     CHECK(s["invalid_lines"] == 0);
     CHECK_FALSE(s.contains("gave_up"));
 }
+
+}  // namespace test_json_smtp

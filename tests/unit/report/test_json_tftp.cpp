@@ -4,6 +4,8 @@
 
 #include "report/json_tftp.h"
 
+namespace test_json_tftp {
+
 namespace {
 
 using namespace botscope::analysis;
@@ -104,3 +106,5 @@ TEST_CASE("json tftp: an unanswered request and an error leave out what was not 
     CHECK_FALSE(b.contains("sha256"));
     CHECK_FALSE(b.contains("file_kind"));
 }
+
+}  // namespace test_json_tftp

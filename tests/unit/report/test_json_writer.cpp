@@ -10,6 +10,8 @@
 #include "report/json_writer.h"
 #include "support/pcapgen.h"
 
+namespace test_json_writer {
+
 using botscope::report::Json;
 using botscope::report::JsonWriter;
 
@@ -82,3 +84,5 @@ TEST_CASE("a record with every kind of value parses back to what was written") {
     CHECK(j["list"] == Json::parse(R"([1, "two", {}, []])"));
     CHECK(j["s"] == "\xef\xbf\xbd");
 }
+
+}  // namespace test_json_writer

@@ -12,6 +12,8 @@
 #include "report/summary.h"
 #include "support/bot_traffic.h"
 
+namespace test_network_json {
+
 using namespace botscope;
 using namespace botscope::testing;
 namespace fs = std::filesystem;
@@ -89,3 +91,5 @@ TEST_CASE("atomic writes leave either the whole file or nothing") {
     CHECK(entries == 1);  // no temporary files left behind
     fs::remove_all(dir);
 }
+
+}  // namespace test_network_json

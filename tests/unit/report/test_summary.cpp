@@ -9,7 +9,7 @@
 
 #include "report/summary.h"
 
-namespace botscope::report {
+namespace botscope::report::test_summary {
 
 namespace {
 
@@ -143,4 +143,4 @@ TEST_CASE("pcap summary: the same download repeated is one line with its count")
     CHECK(count("v.exe pe 512 bytes sha256 bb x3") == 1);
 }
 
-}  // namespace botscope::report
+}  // namespace botscope::report::test_summary

@@ -10,7 +10,7 @@
 #include "tasks/config.h"
 #include "tasks/task_runner.h"
 
-namespace botscope::tasks {
+namespace botscope::tasks::test_config {
 
 namespace {
 
@@ -192,10 +192,6 @@ TEST_CASE("the sample's name in the guest never comes from the user's file name"
     CHECK(guest_sample_name("/x/con.exe:stream", "windows") == "sample.exe");
 }
 
-}  // namespace botscope::tasks
-
-namespace botscope::tasks {
-
 TEST_CASE("[fakenet]: every key is read and checked, and the machines must be on its network") {
     TempIni f(R"([fakenet]
 enabled = true
@@ -252,4 +248,4 @@ TEST_CASE("[fakenet]: typos and addresses outside the sandbox are errors naming 
     CHECK(read_config_file(off.path).ok());
 }
 
-}  // namespace botscope::tasks
+}  // namespace botscope::tasks::test_config

@@ -14,26 +14,16 @@
 #include <string>
 #include <thread>
 
+#include "support/temp_dir.h"
 #include "tasks/machine_lock.h"
 
-namespace botscope::tasks {
+namespace botscope::tasks::test_machine_lock {
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "bs-machine-lock-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using botscope::testing::TempDir;
 
 Machine machine(const std::string& domain) {
     Machine m;
@@ -87,7 +77,7 @@ struct Holder {
 }  // namespace
 
 TEST_CASE("machine lock: one holder at a time; released on close") {
-    TempDir tmp;
+    TempDir tmp{"bs-machine-lock"};
     auto dir = tmp.path / "locks";
     auto m = machine("botscope-testguest");
     std::optional<MachineLock> first;
@@ -123,7 +113,7 @@ TEST_CASE("machine lock: one holder at a time; released on close") {
 }
 
 TEST_CASE("machine lock: another process holding it refuses us; killing it releases it") {
-    TempDir tmp;
+    TempDir tmp{"bs-machine-lock"};
     auto dir = tmp.path / "locks";
     auto m = machine("guest-a");
     Holder holder(m, dir);
@@ -136,7 +126,7 @@ TEST_CASE("machine lock: another process holding it refuses us; killing it relea
 }
 
 TEST_CASE("machine lock: a lock directory others could have prepared is refused") {
-    TempDir tmp;
+    TempDir tmp{"bs-machine-lock"};
     auto m = machine("guest-b");
 
     SUBCASE("a symbolic link to a directory") {
@@ -196,4 +186,4 @@ TEST_CASE("machine lock: a lock directory others could have prepared is refused"
     }
 }
 
-}  // namespace botscope::tasks
+}  // namespace botscope::tasks::test_machine_lock

@@ -11,7 +11,7 @@
 
 #include "tasks/agent_session.h"
 
-namespace botscope::tasks {
+namespace botscope::tasks::test_read_secret {
 
 TEST_CASE("read_secret refuses a secret file that group or others can read") {
     namespace fs = std::filesystem;
@@ -52,4 +52,4 @@ TEST_CASE("read_secret refuses a secret file that group or others can read") {
     fs::remove_all(dir);
 }
 
-}  // namespace botscope::tasks
+}  // namespace botscope::tasks::test_read_secret

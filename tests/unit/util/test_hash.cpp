@@ -6,6 +6,8 @@
 #include "util/hash.h"
 #include "util/text.h"
 
+namespace test_hash {
+
 using namespace botscope::util;
 
 namespace {
@@ -96,3 +98,5 @@ TEST_CASE("text helpers") {
     CHECK(bounded_copy("abcdef", 3, &cut) == "abc");
     CHECK(cut);
 }
+
+}  // namespace test_hash

@@ -6,6 +6,8 @@
 
 #include "util/terminal_text.h"
 
+namespace test_terminal_text {
+
 using botscope::util::terminal_safe;
 
 namespace {
@@ -77,3 +79,5 @@ TEST_CASE("terminal_safe_lines: line breaks stay, everything else is escaped per
     CHECK(terminal_safe_lines("") == "");
     CHECK(terminal_safe_lines("\xc2\x9b") == "\\xc2\\x9b");
 }
+
+}  // namespace test_terminal_text

@@ -1,0 +1,40 @@
+#pragma once
+// A temporary folder for one test, removed with everything in it at the end.
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace botscope::testing {
+
+struct TempDir {
+    /// Made by mkdtemp under the system's temporary folder, named `prefix-XXXXXX`.
+    explicit TempDir(std::string_view prefix = "botscope-test") {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+        if (::mkdtemp(pattern.data()) == nullptr)
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot create a temporary folder " + pattern);
+        path = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    /// Writes `text` to the file `name` in the folder.
+    void write(const std::string& name, std::string_view text) const {
+        std::ofstream(path / name, std::ios::binary) << text;
+    }
+
+    std::filesystem::path path;
+};
+
+}  // namespace botscope::testing
