@@ -6,6 +6,7 @@
 #include "analysis/address_map.h"
 #include "analysis/decode.h"
 #include "analysis/detect/analyze.h"
+#include "analysis/detect/spam.h"
 #include "analysis/detect/traffic.h"
 #include "analysis/distinct_count.h"
 #include "analysis/engine_weirds.h"
@@ -718,7 +719,7 @@ NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
     if (behavior) {
         behavior->config = config_;
         behavior->hosts = analysed_hosts(behavior->hosts_inferred);
-        traffic_.finish(*behavior);
+        traffic_.finish(*behavior, detect::mail_exchanges(result_.dns));
         detect::complete_behavior(result_, *behavior);
     }
     return std::move(result_);

@@ -12,6 +12,7 @@
 #include "analysis/proto/ftp/ftp_analyzer.h"
 #include "analysis/proto/http/http_analyzer.h"
 #include "analysis/proto/irc/irc_analyzer.h"
+#include "analysis/proto/shell/shell_analyzer.h"
 #include "analysis/proto/smtp/smtp_analyzer.h"
 #include "analysis/proto/tftp/tftp_analyzer.h"
 #include "analysis/stream_digest.h"
@@ -101,6 +102,7 @@ struct NetworkResult {
     smtp::SmtpResult smtp;
     tftp::TftpResult tftp;
     ftp::FtpResult ftp;
+    shell::ShellResult shell;
     DataStreams data_streams;  ///< FTP data and DCC connections, announced before they opened
 
     Weirds weirds;

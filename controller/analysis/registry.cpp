@@ -20,6 +20,8 @@ constexpr StreamAnalyzerEntry kStreamAnalyzers[] = {
     {"smtp", &smtp::probe, &make_stream<smtp::SmtpAnalyzer, &NetworkResult::smtp>},
     {"ftp", &ftp::probe, &make_stream<ftp::FtpAnalyzer, &NetworkResult::ftp>},
     {"dns", &dns::probe, &make_stream<dns::DnsTcpAnalyzer, &NetworkResult::dns>},
+    // Last: by content on any port, once no protocol claimed the stream.
+    {"shell", &shell::probe, &make_stream<shell::ShellAnalyzer, &NetworkResult::shell>},
 };
 
 constexpr DatagramAnalyzerEntry kDatagramAnalyzers[] = {

@@ -72,6 +72,10 @@ Json flood_json(const Flood& f) {
     j["connections"] = f.connections;
     j["handshakes"] = f.handshakes;
     j["replies"] = f.replies;
+    if (f.reflection)
+        j["reflection"] = {{"port", f.reflection->port}, {"reflectors", f.reflection->reflectors}};
+    else
+        j["reflection"] = nullptr;
     j["evidence"] = evidence_json(f.evidence);
     j["command"] = command_ref_json(f.command);
     return j;
@@ -169,6 +173,7 @@ Json behavior_to_json(const BehaviorResult& b) {
     j["scans"] = list(b.scans, scan_json);
     j["spam_runs"] = list(b.spam_runs, spam_run_json);
     j["downloads"] = list(b.downloads, download_json);
+    j["remote_shells"] = list(b.remote_shells, remote_shell_json);
     j["findings_dropped"] = b.dropped;
     j["thresholds"] = thresholds_json(b.config);
     return j;

@@ -17,6 +17,7 @@ Json scan_json(const analysis::detect::Scan& s);
 Json spam_run_json(const analysis::detect::SpamRun& s);
 Json beacon_json(const analysis::detect::Beacon& b);
 Json download_json(const analysis::detect::Download& d);
+Json remote_shell_json(const analysis::detect::RemoteShell& r);
 Json command_json(const analysis::detect::BotCommand& c);
 
 // Shared pieces.

@@ -22,6 +22,8 @@ Json spam_run_json(const analysis::detect::SpamRun& s) {
     j["subjects"] = counted_json(s.subjects);
     j["mx_lookups"] = s.mx_lookups;
     j["servers_after_mx"] = s.servers_after_mx;
+    j["unanswered_servers"] = s.unanswered_servers;
+    j["attempted"] = s.attempted;
     j["messages_per_minute"] = optional_json(s.messages_per_minute);
     j["evidence"] = evidence_json(s.evidence);
     j["command"] = command_ref_json(s.command);

@@ -9,6 +9,7 @@
 #include "report/json_ftp.h"
 #include "report/json_http.h"
 #include "report/json_irc.h"
+#include "report/json_shell.h"
 #include "report/json_smtp.h"
 #include "report/json_tftp.h"
 #include "report/jsonl_logs.h"
@@ -94,7 +95,8 @@ std::vector<const HostRecord*> listed_hosts(const NetworkResult& net) {
         auto busier = [](const HostRecord* a, const HostRecord* b) {
             auto pa = a->packets_sent + a->packets_received;
             auto pb = b->packets_sent + b->packets_received;
-            return pa != pb ? pa > pb : std::tie(a->first_ts, a->addr) < std::tie(b->first_ts, b->addr);
+            return pa != pb ? pa > pb
+                            : std::tie(a->first_ts, a->addr) < std::tie(b->first_ts, b->addr);
         };
         std::nth_element(out.begin(), out.begin() + kReportHosts, out.end(), busier);
         out.resize(kReportHosts);
@@ -138,6 +140,7 @@ Json network_to_json(const NetworkResult& net) {
     j["irc"] = to_json(net.irc);
     j["tftp"] = to_json(net.tftp);
     j["ftp"] = to_json(net.ftp);
+    j["shell"] = to_json(net.shell);
 
     Json streams = Json::array();
     for (const auto& d : net.data_streams.list) {

@@ -344,11 +344,9 @@ std::string fmt(const char* f, double v) {
 }
 
 void behavior(Out& o, const Json& b) {
-    static const std::map<std::string, std::string> kFloodNames = {{"syn", "SYN flood"},
-                                                                   {"connect", "TCP connect flood"},
-                                                                   {"udp", "UDP flood"},
-                                                                   {"icmp", "ICMP flood"},
-                                                                   {"http", "HTTP request flood"}};
+    static const std::map<std::string, std::string> kFloodNames = {
+        {"syn", "SYN flood"},   {"connect", "TCP connect flood"}, {"udp", "UDP flood"},
+        {"icmp", "ICMP flood"}, {"http", "HTTP request flood"},   {"synack", "SYN-ACK flood"}};
     const Json& floods = list(b, "floods");
     std::size_t shown = 0;
     for (const auto& f : floods) {
@@ -370,7 +368,10 @@ void behavior(Out& o, const Json& b) {
              " in " + fmt("%.1f s", real(f, "duration")) + ", peak " +
              fmt("%.0f/s", real(f, "peak_events_per_second")) + ", " +
              std::to_string(num(f, "sources")) + " source(s)";
-        if (f["spoofed_sources"].is_number() && num(f, "spoofed_sources") > 0)
+        if (f["reflection"].is_object())
+            s += ", reflected by " + std::to_string(num(f["reflection"], "reflectors")) +
+                 " servers from port " + std::to_string(num(f["reflection"], "port"));
+        else if (f["spoofed_sources"].is_number() && num(f, "spoofed_sources") > 0)
             s += " (" + std::to_string(num(f, "spoofed_sources")) + " spoofed)";
         o.line("flood", s + cause(b, f));
     }
@@ -421,6 +422,10 @@ void behavior(Out& o, const Json& b) {
         const Json& subjects = list(r, "subjects");
         if (!subjects.empty())
             s += ", subject \"" + clean(str(subjects[0], "value")) + "\"";
+        if (num(r, "unanswered_servers") > 0)
+            s += ", " + std::to_string(num(r, "unanswered_servers")) + " server(s) never answered";
+        if (r.value("attempted", false))
+            s += " (attempted: nothing accepted)";
         o.line("spam", s + cause(b, r));
     }
     o.more(shown, runs.size());
@@ -461,10 +466,27 @@ void behavior(Out& o, const Json& b) {
         if (shown == kMaxItems)
             break;
         ++shown;
-        o.line("download", g.text + (g.count > 1 ? " x" + std::to_string(g.count) : "") +
-                               g.first_cause);
+        o.line("download",
+               g.text + (g.count > 1 ? " x" + std::to_string(g.count) : "") + g.first_cause);
     }
     o.more(shown, groups.size());
+    const Json& shells = list(b, "remote_shells");
+    shown = 0;
+    for (const auto& r : shells) {
+        if (shown == kMaxItems)
+            break;
+        ++shown;
+        std::string s = std::string(r.value("connect_back", false) ? "connect-back" : "bind") +
+                        " shell on " + ep(r["shell"]) + " from " + ep(r["controller"]) + ", " +
+                        std::to_string(num(r, "commands")) + " command(s)";
+        for (const auto& f : list(r, "fetches"))
+            s += ", fetched " + clean(str(f, "file")) + " by " + str(f, "tool") +
+                 (str(f, "host").empty() ? "" : " from " + clean(str(f, "host")));
+        if (r.value("download_execute", false))
+            s += ", then started it";
+        o.line("shell", s);
+    }
+    o.more(shown, shells.size());
 }
 
 namespace {

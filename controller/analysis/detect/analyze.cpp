@@ -7,6 +7,7 @@
 #include "analysis/detect/commands.h"
 #include "analysis/detect/download.h"
 #include "analysis/detect/http_flood.h"
+#include "analysis/detect/shell.h"
 #include "analysis/detect/spam.h"
 
 namespace botscope::analysis::detect {
@@ -50,9 +51,10 @@ void complete_behavior(const NetworkResult& net, BehaviorResult& b) {
         b.dropped += b.floods.size() - kMaxFindings;
         b.floods.resize(kMaxFindings);
     }
-    b.spam_runs = detect_spam(net, b.config.spam, b.dropped);
+    b.spam_runs = detect_spam(net, b.config.spam, b.mail_attempts, b.dropped);
     b.beacons = detect_beacons(net, b.config.beacon, b.dropped);
     b.downloads = find_downloads(net, b.dropped);
+    b.remote_shells = detect_shells(net, b.dropped);
     b.commands = received_commands(net, b.dropped);
     b.irc = irc_cnc(net, b.commands);
     match_commands(b);

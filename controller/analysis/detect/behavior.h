@@ -6,6 +6,7 @@
 // frames). Times are capture times only, so a replayed capture gives the same findings.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,8 +43,15 @@ struct Evidence {
     std::uint64_t flows_total = 0;
 };
 
+/// Servers made to answer requests forged in the target's name (config.h, min_reflectors).
+struct Reflection {
+    std::uint16_t port = 0;        ///< the source port nearly all the flood came from
+    std::uint64_t reflectors = 0;  ///< distinct sources that sent from it (estimated as sources)
+};
+
 struct Flood {
-    std::string kind;  ///< "syn", "connect", "udp", "icmp", "http"
+    /// "syn", "connect", "udp", "icmp", "http", or "synack": SYN-ACKs reflected by servers.
+    std::string kind;
     IpAddress target;
     std::vector<std::uint16_t> ports;  ///< most hit first, at most kMaxListed (none for icmp)
     std::uint64_t ports_total = 0;
@@ -66,6 +74,7 @@ struct Flood {
     std::uint64_t connections = 0;  ///< syn/connect: flows opened; http: connections used
     std::uint64_t handshakes = 0;   ///< syn/connect: handshakes completed
     std::uint64_t replies = 0;      ///< packets the target sent back
+    std::optional<Reflection> reflection;
     Evidence evidence;
     std::optional<std::size_t> command;  ///< index into BehaviorResult::commands
 };
@@ -114,6 +123,12 @@ struct SpamRun {
     std::vector<Counted> senders;         ///< MAIL FROM, most first
     std::vector<Counted> subjects;
     std::uint64_t mx_lookups = 0;  ///< MX queries by the client
+    /// Mail exchanges (learned from the client's MX lookups) it tried on port 25 that never
+    /// answered with SMTP: a run's start, cut by the capture's end or by refusals. They are in
+    /// `servers`, and are no port-25 scan.
+    std::uint64_t unanswered_servers = 0;
+    /// No message was accepted: the run was attempted, not done.
+    bool attempted = false;
     /// Servers whose address the client learned from an MX answer (and the exchange's
     /// address) before it first connected to them.
     std::uint64_t servers_after_mx = 0;
@@ -185,6 +200,44 @@ struct BotCommand {
     std::vector<BehaviorRef> followed_by;
 };
 
+/// A file a remote shell's operator had fetched (shell_parser.h).
+struct ShellFetch {
+    Timestamp ts = 0;
+    std::string tool;  ///< "tftp" or "ftp"
+    std::string host;  ///< as typed; empty when an ftp script's `open` was not seen
+    std::string file;  ///< as typed; empty when the script's `get` was not seen
+};
+
+/// A cleartext remote shell session and what its operator made it do.
+struct RemoteShell {
+    FlowId flow = 0;
+    Endpoint shell;
+    Endpoint controller;  ///< the operator's side
+    bool connect_back = false;
+    Timestamp start = 0;
+    Timestamp end = 0;
+    std::uint64_t commands = 0;
+    std::vector<ShellFetch> fetches;   ///< at most kMaxListed
+    std::vector<std::string> started;  ///< files started (`start`, or run by name), kMaxListed
+    /// A file it fetched was then started: download and execute, the way worms spread.
+    bool download_execute = false;
+};
+
+/// Per client, the addresses of mail exchanges it learned from its own MX lookups, with when
+/// it first could have known each (spam.h, mail_exchanges()).
+using MailExchanges = std::map<IpAddress, std::map<IpAddress, Timestamp>>;
+
+/// A client's port-25 connection attempts to mail exchanges it had looked up, that carried no
+/// SMTP (traffic.h): what spam detection adds to the client's sessions.
+struct MailAttempts {
+    IpAddress client;
+    std::vector<Endpoint> servers;  ///< distinct, first tried first
+    Timestamp start = 0;
+    Timestamp end = 0;
+    std::uint64_t attempts = 0;
+    std::vector<FlowId> flows;  ///< at most kMaxEvidenceFlows
+};
+
 struct BehaviorResult {
     std::vector<IpAddress> hosts;  ///< analysed host(s)
     bool hosts_inferred = false;   ///< no host was given: the top originator of flows
@@ -195,6 +248,9 @@ struct BehaviorResult {
     std::vector<Beacon> beacons;
     std::vector<BotCommand> commands;
     std::vector<Download> downloads;
+    std::vector<RemoteShell> remote_shells;
+    /// Input to spam detection from the scan detector; not reported.
+    std::vector<MailAttempts> mail_attempts;
     std::uint64_t dropped = 0;  ///< findings past kMaxFindings
     Config config;              ///< the thresholds in effect
 };

@@ -29,8 +29,22 @@ struct FloodConfig {
     /// SYN flood: at most this share of the SYNs may lead to a completed handshake.
     double syn_max_handshake_share = 0.2;
     /// SYN and UDP floods: packets per distinct destination port, at least; below it the
-    /// packets spread over ports like a port scan's probes, which the scan detector reports.
+    /// packets spread over ports like a port scan's probes, which the scan detector reports...
     double min_packets_per_port = 4;
+    /// ... unless they come from this many distinct sources (a scan comes from one host; the
+    /// random-port floods of bots spoof their sources)...
+    std::uint64_t min_sources_any_port = 16;
+    /// ... or, for UDP, are datagrams this large on average (bytes on the wire; a scan's
+    /// probes are small, a flood's are filled).
+    double udp_min_mean_bytes = 100;
+    /// Reflection: a flood whose packets come from this many distinct sources, this share of
+    /// them from one source port (DNS 53, NTP 123, SSDP 1900, HTTP 80...), is reflected by
+    /// those servers, which answer requests forged in the target's name.
+    std::uint64_t min_reflectors = 10;
+    double reflection_min_port_share = 0.9;
+    /// SYN-ACK reflection: its busiest second, at least. Backscatter (SYN-ACKs from servers
+    /// that someone flooded in our name) has the same shape and reaches a host at a trickle.
+    double synack_min_peak_pps = 200;
     /// UDP flood: replies from the target per packet sent, at most (a DNS server answering a
     /// burst of lookups is not flooded).
     double udp_max_reply_share = 0.5;

@@ -119,11 +119,14 @@ std::map<IpAddress, Timestamp> exchange_addresses(const DnsList& lookups) {
 }
 
 SpamRun build_run(const NetworkResult& net, const IpAddress& client,
-                  const std::vector<const smtp::SmtpSession*>& sessions, const DnsList& lookups) {
+                  const std::vector<const smtp::SmtpSession*>& sessions, const DnsList& lookups,
+                  const MailAttempts* tried) {
     SpamRun run;
     run.client = client;
     run.sessions = sessions.size();
-    run.start = sessions.front()->ts;
+    run.start = !sessions.empty() ? sessions.front()->ts : tried->start;
+    if (tried != nullptr)
+        run.start = std::min(run.start, tried->start);
     run.end = run.start;
 
     std::map<IpAddress, Timestamp> first_contact;
@@ -151,14 +154,6 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
             }
         }
     }
-    run.servers = first_contact.size();
-    run.recipients = recipients.size();
-    run.recipient_domains = domains.size();
-    // Domains count distinct recipients, so a domain mailed twice to one address counts once.
-    run.top_domains = top(domains);
-    run.senders = top(senders);
-    run.subjects = top(subjects);
-
     for (const dns::DnsTransaction* t : lookups)
         if (t->qtype == kTypeMx)
             ++run.mx_lookups;
@@ -170,6 +165,28 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
                 ++run.servers_after_mx;
         }
     }
+    if (tried != nullptr) {
+        run.end = std::max(run.end, tried->end);
+        flows.insert(flows.end(), tried->flows.begin(), tried->flows.end());
+        for (const Endpoint& server : tried->servers) {
+            if (!first_contact.emplace(server.addr, tried->start).second)
+                continue;
+            ++run.unanswered_servers;
+            // Tried because an MX answer named it (traffic.h), so learned before.
+            ++run.servers_after_mx;
+            if (run.server_list.size() < kMaxListed)
+                run.server_list.push_back(server);
+        }
+    }
+    run.servers = first_contact.size();
+    run.recipients = recipients.size();
+    run.recipient_domains = domains.size();
+    // Domains count distinct recipients, so a domain mailed twice to one address counts once.
+    run.top_domains = top(domains);
+    run.senders = top(senders);
+    run.subjects = top(subjects);
+
+    run.attempted = run.messages_accepted == 0;
 
     if (run.end > run.start)
         run.messages_per_minute =
@@ -186,11 +203,30 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
 
 }  // namespace
 
+MailExchanges mail_exchanges(const dns::DnsResult& dns) {
+    std::map<IpAddress, DnsList> lookups;
+    for (const auto& t : dns.transactions)
+        lookups[t.client.addr].push_back(&t);
+    MailExchanges out;
+    for (const auto& [client, list] : lookups) {
+        auto learned = exchange_addresses(list);
+        if (!learned.empty())
+            out.emplace(client, std::move(learned));
+    }
+    return out;
+}
+
 std::vector<SpamRun> detect_spam(const NetworkResult& net, const SpamConfig& cfg,
+                                 const std::vector<MailAttempts>& attempts,
                                  std::uint64_t& dropped) {
     std::map<IpAddress, std::vector<const smtp::SmtpSession*>> by_client;
     for (const auto& s : net.smtp.sessions)
         by_client[s.orig.addr].push_back(&s);
+    std::map<IpAddress, const MailAttempts*> tried;
+    for (const auto& a : attempts) {
+        tried.emplace(a.client, &a);
+        by_client[a.client];  // a client may have tried without any session
+    }
     // Each client's own lookups, in capture order: only what it asked can have guided it.
     std::map<IpAddress, DnsList> lookups;
     for (const auto& t : net.dns.transactions)
@@ -205,7 +241,9 @@ std::vector<SpamRun> detect_spam(const NetworkResult& net, const SpamConfig& cfg
                       return a->ts != b->ts ? a->ts < b->ts : a->flow < b->flow;
                   });
         auto it = lookups.find(client);
-        SpamRun run = build_run(net, client, sessions, it != lookups.end() ? it->second : none);
+        auto t = tried.find(client);
+        SpamRun run = build_run(net, client, sessions, it != lookups.end() ? it->second : none,
+                                t != tried.end() ? t->second : nullptr);
         if (run.servers >= cfg.min_servers || run.messages >= cfg.min_messages ||
             run.recipient_domains >= cfg.min_recipient_domains)
             runs.push_back(std::move(run));

@@ -20,9 +20,13 @@
 //     with that response at or before the session's start (equal timestamps count: a capture's
 //     resolution cannot order them). A lookup whose query is the exchange counts all its
 //     A/AAAA records (CNAME chains);
-//   - start: the first session's start; end: the last packet of the sessions' flows (or the
-//     last message when a flow record was dropped); messages_per_minute over end - start,
-//     absent when that is zero.
+//   - unanswered_servers: mail exchanges the client learned that way and then tried on port
+//     25 without an SMTP session (no answer: the capture ended, or the server refused); they
+//     count in servers and servers_after_mx, and a client with only those is a run too: the
+//     start of one (`attempted`, as any run without an accepted message);
+//   - start: the first session's or attempt's start; end: the last packet of the sessions'
+//     flows (or the last message when a flow record was dropped) or attempts;
+//     messages_per_minute over end - start, absent when that is zero.
 // SMTP sessions the analyzer dropped at its own limit are not seen here.
 
 #include <cstdint>
@@ -34,9 +38,14 @@
 
 namespace botscope::analysis::detect {
 
-/// One SpamRun per client address whose sessions reach a threshold, ordered by start (then
-/// client). At most kMaxFindings; the rest are added to `dropped`.
+/// Per client, the mail exchange addresses its answered MX lookups (and its lookups of the
+/// exchanges) gave it, as servers_after_mx counts them.
+MailExchanges mail_exchanges(const dns::DnsResult& dns);
+
+/// One SpamRun per client address whose sessions and port-25 attempts (`attempts`, from the
+/// scan detector) reach a threshold, ordered by start (then client). At most kMaxFindings;
+/// the rest are added to `dropped`.
 std::vector<SpamRun> detect_spam(const NetworkResult& net, const SpamConfig& cfg,
-                                 std::uint64_t& dropped);
+                                 const std::vector<MailAttempts>& attempts, std::uint64_t& dropped);
 
 }  // namespace botscope::analysis::detect

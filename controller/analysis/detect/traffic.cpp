@@ -4,7 +4,9 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "analysis/address_map.h"
@@ -15,8 +17,8 @@ namespace botscope::analysis::detect {
 
 namespace {
 
-enum Kind : std::uint8_t { kSyn, kConnect, kUdp, kIcmp, kKinds };
-constexpr const char* kKindNames[kKinds] = {"syn", "connect", "udp", "icmp"};
+enum Kind : std::uint8_t { kSyn, kConnect, kUdp, kIcmp, kSynAck, kKinds };
+constexpr const char* kKindNames[kKinds] = {"syn", "connect", "udp", "icmp", "synack"};
 
 /// Per-second counts in calendar seconds of capture time. Packets stamped in the past (the
 /// engine's clock never goes back) land in the current second.
@@ -50,7 +52,7 @@ struct Episode {
     std::uint64_t handshakes = 0;
     std::uint64_t first_number = 0;
     std::uint64_t last_number = 0;
-    double onset_rate = 0;      // the kind's rate threshold, events per second
+    double onset_rate = 0;       // the kind's rate threshold, events per second
     Timestamp second_first = 0;  // the first event of the current calendar second
     Timestamp onset = 0;         // see Flood::onset; 0 until reached
     SecondBins event_bins;
@@ -60,6 +62,8 @@ struct Episode {
     std::unique_ptr<DistinctCounter> sources_beyond;  // once `sources` is full
     std::unordered_map<std::uint16_t, std::uint64_t> ports;
     bool ports_capped = false;
+    /// The senders' ports, for reflection: one port dominates when servers answer forgeries.
+    std::unordered_map<std::uint16_t, std::uint64_t> src_ports;
     std::vector<FlowId> flows;
     std::uint64_t flows_total = 0;
 };
@@ -117,6 +121,10 @@ struct Scanner {
 
 namespace {
 
+/// Floods from at most this many sources are remembered, with each source, so that their
+/// packets are not also reported as those sources' scans.
+constexpr std::size_t kMaxFlooders = 64;
+
 /// A finished flood episode before spoofing can be judged (the hosts are known at the end).
 struct PendingFlood {
     Flood flood;
@@ -163,6 +171,9 @@ struct TrafficDetector::Impl {
     std::size_t probe_records = 0;
     std::uint64_t untracked_probes = 0;
     std::vector<PendingFlood> floods;
+    /// (source, target, transport) of the SYN and UDP floods: a flood from one host to many
+    /// ports of its target is that flood, not also a vertical scan.
+    std::set<std::tuple<IpAddress, IpAddress, Transport>> flooded;
     std::uint64_t dropped = 0;
     std::uint32_t next_seq = 1;
 
@@ -223,6 +234,37 @@ struct TrafficDetector::Impl {
         }
     }
 
+    /// Past kMaxPorts senders' ports are not counted: a port that dominates is among the
+    /// first ones anyway, and the share is then taken of the counted packets only.
+    void note_src_port(Episode& e, std::uint16_t port) {
+        auto it = e.src_ports.find(port);
+        if (it != e.src_ports.end())
+            ++it->second;
+        else if (e.src_ports.size() < kMaxPorts)
+            e.src_ports.emplace(port, 1);
+    }
+
+    std::uint64_t distinct_sources(const Episode& e) const {
+        return e.sources.size() + (e.sources_beyond ? e.sources_beyond->estimate() : 0);
+    }
+
+    /// The port nearly all of a flood came from, when enough sources sent from it.
+    std::optional<Reflection> reflection(const Episode& e) const {
+        std::uint64_t counted = 0;
+        std::pair<std::uint16_t, std::uint64_t> top{0, 0};
+        for (const auto& [port, n] : e.src_ports) {
+            counted += n;
+            if (n > top.second || (n == top.second && port < top.first))
+                top = {port, n};
+        }
+        std::uint64_t sources = distinct_sources(e);
+        if (top.first == 0 || sources < cfg.min_reflectors ||
+            static_cast<double>(top.second) <
+                cfg.reflection_min_port_share * static_cast<double>(counted))
+            return std::nullopt;
+        return Reflection{top.first, sources};
+    }
+
     void note_flow(Episode& e, FlowId id) {
         ++e.flows_total;
         if (e.flows.size() < kMaxEvidenceFlows)
@@ -263,6 +305,8 @@ struct TrafficDetector::Impl {
         f.connections = e.connections;
         f.handshakes = e.handshakes;
         f.replies = e.replies;
+        if (k == kUdp || k == kSynAck)
+            f.reflection = reflection(e);
         f.events = e.events;
         f.peak_events_per_second = static_cast<double>(e.event_bins.final_peak());
         f.evidence.flows = e.flows;
@@ -276,21 +320,29 @@ struct TrafficDetector::Impl {
         double peak = static_cast<double>(e.event_bins.final_peak());
         double events = static_cast<double>(e.events);
         double ports = static_cast<double>(std::max<std::size_t>(e.ports.size(), 1));
+        // A flood is about its target, whatever the ports: few packets per port are a scan's
+        // mark only when one host sends them, and only small ones.
+        bool port_spread_ok = events / ports >= cfg.min_packets_per_port ||
+                              distinct_sources(e) >= cfg.min_sources_any_port;
         switch (k) {
             case kSyn:
                 return e.events >= cfg.min_packets && peak >= cfg.min_peak_pps &&
                        static_cast<double>(e.handshakes) <=
                            cfg.syn_max_handshake_share * static_cast<double>(e.connections) &&
-                       events / ports >= cfg.min_packets_per_port;
+                       port_spread_ok;
             case kConnect:
                 return e.events >= cfg.connect_min_handshakes &&
                        peak >= cfg.connect_min_peak_per_second;
             case kUdp:
                 return e.events >= cfg.min_packets && peak >= cfg.min_peak_pps &&
                        static_cast<double>(e.replies) <= cfg.udp_max_reply_share * events &&
-                       events / ports >= cfg.min_packets_per_port;
+                       (port_spread_ok ||
+                        static_cast<double>(e.bytes) >= cfg.udp_min_mean_bytes * events);
             case kIcmp:
                 return e.events >= cfg.min_packets && peak >= cfg.min_peak_pps;
+            case kSynAck:
+                return e.events >= cfg.min_packets && peak >= cfg.synack_min_peak_pps &&
+                       reflection(e).has_value();
             case kKinds:
                 break;
         }
@@ -352,7 +404,7 @@ struct TrafficDetector::Impl {
         tag.probe = idx;
     }
 
-    void scans(std::vector<Scan>& out);
+    void scans(std::vector<Scan>& out, const MailExchanges& mx, std::vector<MailAttempts>& mail);
 };
 
 TrafficDetector::TrafficDetector(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -362,10 +414,15 @@ void TrafficDetector::flow_start(FlowTag& tag, const FlowInfo& info, const Packe
                                  bool flipped) {
     Impl& m = *impl_;
     tag.first_packet = tag.last_packet = first.number;
-    auto [it, fresh] = m.targets.try_emplace(info.resp.addr);
+    // A SYN-ACK seen first was sent to the flow's originator (the engine flipped it): that
+    // receiver is what a reflection floods, so the flow counts towards it.
+    tag.reflected = flipped && info.transport == Transport::kTcp &&
+                    (first.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+    const IpAddress& target = tag.reflected ? info.orig.addr : info.resp.addr;
+    auto [it, fresh] = m.targets.try_emplace(target);
     Target& t = it->second;
     if (fresh)
-        t.addr = info.resp.addr;
+        t.addr = target;
     ++t.refs;
     t.last = std::max(t.last, first.ts);
     tag.target = &t;
@@ -377,8 +434,11 @@ void TrafficDetector::flow_start(FlowTag& tag, const FlowInfo& info, const Packe
             tag.attempt = (first.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
             break;
         case Transport::kUdp:
-            // A reply whose request was not captured is no probe of the client's port.
-            tag.attempt = info.orig.port != 53 && info.orig.port != 123;
+            // A reply whose request was not captured is no probe of the client's port, nor is
+            // a server's answer to requests forged in the receiver's name (a reflection).
+            tag.attempt =
+                info.orig.port != 53 && info.orig.port != 123 &&
+                !((info.orig.port < 1024 || info.orig.port == 1900) && info.resp.port >= 1024);
             break;
         case Transport::kIcmp:
         case Transport::kIcmp6:
@@ -398,6 +458,29 @@ void TrafficDetector::packet(FlowTag& tag, const FlowInfo& info, const PacketFac
     if (!t)
         return;
     t->last = std::max(t->last, p.ts);
+    if (tag.reflected) {
+        // From the reflecting server (the responder) to the target: SYN-ACKs are the flood;
+        // the target's RSTs back are replies.
+        Episode* live = t->ep[kSynAck].get();
+        if (p.dir == Direction::kOrig) {
+            if (live && live->active && tag.episode_seq[0] == live->seq)
+                ++live->replies;
+            return;
+        }
+        if ((p.tcp_flags & (kTcpSyn | kTcpAck)) != (kTcpSyn | kTcpAck))
+            return;
+        Episode& e = m.live_episode(*t, kSynAck, p.ts, p.number);
+        if (tag.episode_seq[0] != e.seq) {
+            tag.episode_seq[0] = e.seq;
+            ++e.connections;
+            m.note_flow(e, info.id);
+        }
+        m.count(e, p, 1);
+        m.note_source(e, info.resp.addr);
+        m.note_port(e, info.orig.port);
+        m.note_src_port(e, info.resp.port);
+        return;
+    }
     bool to_target = p.dir == Direction::kOrig;
     switch (info.transport) {
         case Transport::kTcp: {
@@ -446,6 +529,7 @@ void TrafficDetector::packet(FlowTag& tag, const FlowInfo& info, const PacketFac
             m.count(e, p, 1);
             m.note_source(e, info.orig.addr);
             m.note_port(e, info.resp.port);
+            m.note_src_port(e, info.orig.port);
             return;
         }
         case Transport::kIcmp:
@@ -473,7 +557,7 @@ void TrafficDetector::packet(FlowTag& tag, const FlowInfo& info, const PacketFac
 
 void TrafficDetector::handshake(FlowTag& tag, const FlowInfo& info, const PacketFacts& p) {
     Impl& m = *impl_;
-    if (tag.handshake || !tag.target)
+    if (tag.handshake || !tag.target || tag.reflected)
         return;
     tag.handshake = true;
     Target& t = *tag.target;
@@ -550,7 +634,7 @@ void TrafficDetector::sweep(Timestamp now) {
     }
 }
 
-void TrafficDetector::finish(BehaviorResult& out) {
+void TrafficDetector::finish(BehaviorResult& out, const MailExchanges& mx) {
     Impl& m = *impl_;
     std::vector<Target*> order;
     order.reserve(m.targets.size());
@@ -568,6 +652,13 @@ void TrafficDetector::finish(BehaviorResult& out) {
 
     std::set<IpAddress> hosts(out.hosts.begin(), out.hosts.end());
     for (auto& pf : m.floods) {
+        const Transport tr = pf.flood.kind == "syn"   ? Transport::kTcp
+                             : pf.flood.kind == "udp" ? Transport::kUdp
+                                                      : Transport::kOther;
+        // A scan comes from a few hosts: a flood's many (spoofed) sources need no entry.
+        if (tr != Transport::kOther && pf.sources.size() <= kMaxFlooders)
+            for (const auto& src : pf.sources)
+                m.flooded.emplace(src, pf.flood.target, tr);
         if (!hosts.empty()) {
             // Past the list, the analysed hosts among the sources are known only if listed: a
             // handful against an estimate of thousands.
@@ -580,7 +671,7 @@ void TrafficDetector::finish(BehaviorResult& out) {
     }
     m.floods.clear();
     out.dropped += m.dropped;
-    m.scans(out.scans);
+    m.scans(out.scans, mx, out.mail_attempts);
     if (out.scans.size() > kMaxFindings) {
         out.dropped += out.scans.size() - kMaxFindings;
         out.scans.resize(kMaxFindings);
@@ -607,8 +698,33 @@ bool adjacent(const IpAddress& a, const IpAddress& b) {
 
 }  // namespace
 
-void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
+void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& mx,
+                                  std::vector<MailAttempts>& mail) {
     for (Scanner* s : scanner_order) {
+        // Port-25 attempts to exchanges the client had just looked up: a spam run starting.
+        const auto learned = mx.find(s->addr);
+        auto mailing = [&](const ProbeRecord& r) {
+            if (learned == mx.end() || r.transport != Transport::kTcp || r.port != 25)
+                return false;
+            auto it = learned->second.find(r.dst);
+            return it != learned->second.end() && it->second <= r.first_ts;
+        };
+        MailAttempts tried;
+        for (const auto& r : s->records) {
+            if (!mailing(r) || r.productive)
+                continue;
+            if (tried.servers.empty() || r.first_ts < tried.start)
+                tried.start = r.first_ts;
+            tried.end = std::max(tried.end, r.last_ts);
+            tried.servers.push_back({r.dst, r.port});
+            tried.attempts += r.attempts;
+            if (tried.flows.size() < kMaxEvidenceFlows)
+                tried.flows.push_back(r.first_flow);
+        }
+        if (!tried.servers.empty()) {
+            tried.client = s->addr;
+            mail.push_back(std::move(tried));
+        }
         for (Transport tr :
              {Transport::kTcp, Transport::kUdp, Transport::kIcmp, Transport::kIcmp6}) {
             // Scan ports: those where most probes, to at least two addresses, went unanswered
@@ -626,8 +742,11 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
                 return discovery || !r.productive;
             };
             bool any = false;
+            auto explained = [&](const ProbeRecord& r) {  // by a flood or a spam run
+                return flooded.count({s->addr, r.dst, r.transport}) > 0 || mailing(r);
+            };
             for (const auto& r : s->records) {
-                if (r.transport != tr)
+                if (r.transport != tr || explained(r))
                     continue;
                 any = true;
                 auto& pp = per_port[r.port];
@@ -649,7 +768,7 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
                     scan_ports.insert(port);
             std::set<IpAddress> h_addrs;
             for (const auto& r : s->records)
-                if (r.transport == tr && scan_like(r) && scan_ports.count(r.port))
+                if (r.transport == tr && !explained(r) && scan_like(r) && scan_ports.count(r.port))
                     h_addrs.insert(r.dst);
             bool horizontal = h_addrs.size() >= scan_cfg.min_addresses;
             std::set<IpAddress> v_addrs;
@@ -679,7 +798,8 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out) {
             std::vector<Timestamp> starts;
             bool first = true;
             for (const auto& r : s->records) {
-                if (r.transport != tr || (!h_ports.count(r.port) && !v_addrs.count(r.dst)))
+                if (r.transport != tr || explained(r) ||
+                    (!h_ports.count(r.port) && !v_addrs.count(r.dst)))
                     continue;
                 sc.probes += r.attempts;
                 unproductive_attempts += r.productive ? 0 : r.attempts;

@@ -10,6 +10,9 @@
 //   connect  completed TCP handshakes to the target
 //   udp      UDP datagrams to the target (replies from it are counted apart)
 //   icmp     ICMP messages to the target that are neither errors nor replies
+//   synack   SYN-ACKs arriving at the target unasked (the engine saw no SYN): reflection
+// A udp or synack flood that nearly all came from one source port of many sources was
+// reflected by those servers (Flood::reflection; config.h, min_reflectors).
 // HTTP request floods are found after the analysis, from the HTTP transactions (flood.h).
 //
 // Scans are counted per source address and transport from connection attempts: flows whose
@@ -50,6 +53,7 @@ struct FlowTag {
     std::uint64_t first_packet = 0;  ///< packet numbers
     std::uint64_t last_packet = 0;
     bool attempt = false;
+    bool reflected = false;   ///< TCP opened by a SYN-ACK: counted towards its receiver
     bool handshake = false;   ///< counted its completed handshake
     bool icmp_error = false;  ///< an ICMP error quoted one of its packets
     bool icmp_from_target = false;
@@ -95,8 +99,9 @@ public:
     /// of capture time.
     void sweep(Timestamp now);
     /// Every flow has ended: closes all episodes and writes floods and scans into `out`
-    /// (spoofing is judged against out.hosts, which must be set).
-    void finish(BehaviorResult& out);
+    /// (spoofing is judged against out.hosts, which must be set). Port-25 attempts to the
+    /// mail exchanges a client looked up (`mx`) are no scan: they go to out.mail_attempts.
+    void finish(BehaviorResult& out, const MailExchanges& mx = {});
 
 private:
     struct Impl;

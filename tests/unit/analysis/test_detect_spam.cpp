@@ -1,6 +1,7 @@
 // Spam runs on generated captures run through the real engine: servers, messages, recipients
 // and domains (case-insensitive), top lists, MX lookups and whether they preceded each
-// connection, the rate; ordinary mail and a zero-duration capture as controls.
+// connection, the rate; a run's start whose connections mostly went unanswered, which is no
+// port-25 scan; ordinary mail and a zero-duration capture as controls.
 
 #include <doctest/doctest.h>
 
@@ -15,6 +16,8 @@
 namespace test_detect_spam {
 
 using namespace botscope::analysis;
+using botscope::analysis::detect::BehaviorResult;
+using botscope::analysis::detect::Config;
 using botscope::analysis::detect::detect_spam;
 using botscope::analysis::detect::SpamConfig;
 using botscope::analysis::detect::SpamRun;
@@ -209,7 +212,7 @@ TEST_CASE("spam: a run to five servers is counted exactly") {
     REQUIRE(net.smtp.sessions.size() == 5);
 
     std::uint64_t dropped = 0;
-    auto runs = detect_spam(net, SpamConfig{}, dropped);
+    auto runs = detect_spam(net, SpamConfig{}, {}, dropped);
     CHECK(dropped == 0);
     REQUIRE(runs.size() == 1);
     const SpamRun& r = runs[0];
@@ -260,16 +263,16 @@ TEST_CASE("spam: each threshold alone makes a run, and the same capture gives th
     std::uint64_t dropped = 0;
 
     SpamConfig servers_only{5, 1000, 1000};
-    CHECK(detect_spam(net, servers_only, dropped).size() == 1);
+    CHECK(detect_spam(net, servers_only, {}, dropped).size() == 1);
     SpamConfig messages_only{1000, 25, 1000};
-    CHECK(detect_spam(net, messages_only, dropped).size() == 1);
+    CHECK(detect_spam(net, messages_only, {}, dropped).size() == 1);
     SpamConfig domains_only{1000, 1000, 6};
-    CHECK(detect_spam(net, domains_only, dropped).size() == 1);
+    CHECK(detect_spam(net, domains_only, {}, dropped).size() == 1);
     SpamConfig none{6, 26, 7};
-    CHECK(detect_spam(net, none, dropped).empty());
+    CHECK(detect_spam(net, none, {}, dropped).empty());
 
-    auto a = detect_spam(analyze(cap.w), SpamConfig{}, dropped);
-    auto b = detect_spam(analyze(cap.w), SpamConfig{}, dropped);
+    auto a = detect_spam(analyze(cap.w), SpamConfig{}, {}, dropped);
+    auto b = detect_spam(analyze(cap.w), SpamConfig{}, {}, dropped);
     REQUIRE(a.size() == 1);
     REQUIRE(b.size() == 1);
     CHECK(a[0].top_domains.size() == b[0].top_domains.size());
@@ -308,7 +311,7 @@ TEST_CASE("spam: a server counts as found by MX only when DNS gave its address f
             lookup(w, t, kBot, 3000, 2, "mx.victim.example", 1, a);
         NetworkResult net = analyze(w);
         std::uint64_t dropped = 0;
-        auto runs = detect_spam(net, any, dropped);
+        auto runs = detect_spam(net, any, {}, dropped);
         REQUIRE(runs.size() == 1);
         CHECK(runs[0].mx_lookups == (c == Case::kOtherClient ? 0 : 1));
         return runs[0].servers_after_mx;
@@ -331,7 +334,7 @@ TEST_CASE("spam: ordinary mail (one client, one server, two messages) is no spam
     NetworkResult net = analyze(w);
     REQUIRE(net.smtp.sessions.size() == 1);
     std::uint64_t dropped = 0;
-    CHECK(detect_spam(net, SpamConfig{}, dropped).empty());
+    CHECK(detect_spam(net, SpamConfig{}, {}, dropped).empty());
     CHECK(dropped == 0);
 }
 
@@ -343,7 +346,7 @@ TEST_CASE("spam: everything at one timestamp gives a run without a rate") {
     smtp_session(w, kBot, 1300, "203.0.113.25", kT0, many, 0);
     NetworkResult net = analyze(w);
     std::uint64_t dropped = 0;
-    auto runs = detect_spam(net, SpamConfig{}, dropped);
+    auto runs = detect_spam(net, SpamConfig{}, {}, dropped);
     REQUIRE(runs.size() == 1);
     CHECK(runs[0].messages == 20);
     CHECK(runs[0].start == runs[0].end);
@@ -354,7 +357,78 @@ TEST_CASE("spam: everything at one timestamp gives a run without a rate") {
 TEST_CASE("spam: an empty result gives nothing") {
     NetworkResult net;
     std::uint64_t dropped = 0;
-    CHECK(detect_spam(net, SpamConfig{}, dropped).empty());
+    CHECK(detect_spam(net, SpamConfig{}, {}, dropped).empty());
+}
+
+TEST_CASE("spam: the start of a run (MX lookups, then port 25 of many exchanges) is no scan") {
+    // A bot told to spam looks up the MX of 8 domains, then connects to all 8 exchanges within
+    // a second; 2 refuse at once with 421, 6 never answer before the capture ends.
+    CaptureWriter w;
+    Timestamp t = kT0;
+    std::vector<std::string> exchanges;
+    for (int d = 0; d < 8; ++d) {
+        std::string domain = "d" + std::to_string(d) + ".example";
+        std::string exchange = "mx." + domain;
+        exchanges.push_back("198.18." + std::to_string(d) + ".25");
+        auto id = static_cast<std::uint16_t>(100 + d);
+        w.add_ip(
+            t, udp_packet(ep(kBot, 4100), ep(kResolver, 53), dns_message(id, 0x0100, domain, 15)));
+        w.add_ip(t + 50 * kMilli,
+                 udp_packet(ep(kResolver, 53), ep(kBot, 4100),
+                            mx_with_glue(id, domain, exchange, ip(exchanges.back()))));
+        t += 100 * kMilli;
+    }
+    for (int d = 0; d < 8; ++d) {
+        Endpoint bot = ep(kBot, static_cast<std::uint16_t>(3000 + d));
+        Endpoint server = ep(exchanges[static_cast<std::size_t>(d)], 25);
+        Timestamp at = t + d * 100 * kMilli;
+        if (d < 2) {
+            TcpConversation c(w, bot, server, at);
+            c.handshake();
+            c.send(Direction::kResp,
+                   "421 mx.d" + std::to_string(d) + ".example ESMTP too busy, try later\r\n");
+            c.close();
+        } else {
+            w.add_ip(at, tcp_packet(bot, server, 1, 0, kTcpSyn, {}));
+            w.add_ip(at + 3 * kSecond, tcp_packet(bot, server, 1, 0, kTcpSyn, {}));
+        }
+    }
+    Config config;
+    config.hosts.push_back(ip(kBot));
+    Engine e(kLinkEthernet, config);
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    BehaviorResult b;
+    NetworkResult net = e.finish(&b);
+    CHECK(net.smtp.sessions.size() == 2);
+    CHECK(b.scans.empty());
+    REQUIRE(b.spam_runs.size() == 1);
+    const SpamRun& run = b.spam_runs[0];
+    CHECK(run.client == ip(kBot));
+    CHECK(run.sessions == 2);
+    CHECK(run.servers == 8);
+    CHECK(run.unanswered_servers == 6);
+    CHECK(run.mx_lookups == 8);
+    CHECK(run.servers_after_mx == 8);
+    CHECK(run.messages == 0);
+    CHECK(run.attempted);
+    CHECK(run.evidence.flows_total == 8);
+
+    // The same connections without the lookups: a port-25 scan, as before.
+    CaptureWriter w2;
+    for (int d = 0; d < 8; ++d)
+        w2.add_ip(t + d * 100 * kMilli,
+                  tcp_packet(ep(kBot, static_cast<std::uint16_t>(3000 + d)),
+                             ep(exchanges[static_cast<std::size_t>(d)], 25), 1, 0, kTcpSyn, {}));
+    Engine e2(kLinkEthernet, config);
+    for (const auto& f : w2.frames())
+        e2.process(f.ts, f.data, f.wire_len);
+    BehaviorResult b2;
+    e2.finish(&b2);
+    CHECK(b2.spam_runs.empty());
+    REQUIRE(b2.scans.size() == 1);
+    CHECK(b2.scans[0].kind == "horizontal");
+    CHECK(b2.scans[0].targets == 8);
 }
 
 }  // namespace test_detect_spam

@@ -395,7 +395,8 @@ TEST_CASE("a ping sweep is a sweep however many hosts answer") {
     CaptureWriter w;
     for (int h = 1; h <= 200; ++h) {
         Timestamp t = kT0 + h * 5 * kMilli;
-        w.add_ip(t, icmp_echo(ip(kHost), host_n(12, h), false, 512, static_cast<std::uint16_t>(h), {}));
+        w.add_ip(
+            t, icmp_echo(ip(kHost), host_n(12, h), false, 512, static_cast<std::uint16_t>(h), {}));
         if (h % 20 >= 3)  // 170 answer
             w.add_ip(t + kMilli, icmp_echo(host_n(12, h), ip(kHost), true, 512,
                                            static_cast<std::uint16_t>(h), {}));
@@ -584,6 +585,147 @@ TEST_CASE("commands in a polling bot's HTTP reply are read; a style sheet is no 
     CHECK(first.target == "/gate.php?id=1");
     CHECK(a.behavior.commands[1].verb == "update");
     CHECK(a.behavior.commands[1].category == "download");
+}
+
+// --- floods whatever the ports, and reflection ------------------------------------------------
+
+TEST_CASE("a random-port SYN flood from spoofed sources is a flood, not a scan") {
+    CaptureWriter w;
+    const IpAddress target = host_n(100, 50);
+    // 2,000 SYNs at 1,000 a second, each from its own address to its own port, as the era's
+    // bots did with `.ddos.syn target 0`.
+    for (int i = 0; i < 2000; ++i) {
+        IpAddress src = IpAddress::v4(203, 0, static_cast<std::uint8_t>(i / 250),
+                                      static_cast<std::uint8_t>(1 + i % 250));
+        w.add_ip(kT0 + i * kMilli,
+                 tcp_packet({src, static_cast<std::uint16_t>(20000 + i)},
+                            {target, static_cast<std::uint16_t>(1 + (i * 7919) % 60000)}, 1, 0,
+                            kTcpSyn, {}));
+    }
+    auto a = analyze(w);
+    CHECK(a.behavior.scans.empty());
+    REQUIRE(a.behavior.floods.size() == 1);
+    const Flood& f = a.behavior.floods[0];
+    CHECK(f.kind == "syn");
+    CHECK(f.target == target);
+    CHECK(f.events == 2000);
+    CHECK(f.ports_total == 2000);
+    CHECK(f.sources == 2000);
+    CHECK(f.spoofed_sources == std::optional<std::uint64_t>(2000));
+    CHECK(f.peak_events_per_second == doctest::Approx(1000).epsilon(0.01));
+    CHECK_FALSE(f.reflection.has_value());
+}
+
+TEST_CASE(
+    "a random-port UDP flood from the host is a flood; small probes of as many ports a scan") {
+    CaptureWriter w;
+    const IpAddress target = host_n(100, 51);
+    std::string filled(512, 'X');
+    for (int i = 0; i < 1000; ++i)
+        w.add_ip(kT0 + i * 2 * kMilli,
+                 udp_packet(ep(kHost, static_cast<std::uint16_t>(30000 + i)),
+                            {target, static_cast<std::uint16_t>(1 + i)}, bytes_of(filled)));
+    auto a = analyze(w);
+    CHECK(a.behavior.scans.empty());  // the flood's one-per-port datagrams are no vertical scan
+    REQUIRE(a.behavior.floods.size() == 1);
+    const Flood& f = a.behavior.floods[0];
+    CHECK(f.kind == "udp");
+    CHECK(f.target == target);
+    CHECK(f.volume.packets == 1000);
+    CHECK(f.ports_total == 1000);
+    CHECK(f.sources == 1);
+    CHECK(f.spoofed_sources == std::optional<std::uint64_t>(0));
+    CHECK_FALSE(f.reflection.has_value());
+
+    // The same rate and ports with empty datagrams: a UDP port scan.
+    CaptureWriter w2;
+    for (int i = 0; i < 1000; ++i)
+        w2.add_ip(kT0 + i * 2 * kMilli,
+                  udp_packet(ep(kHost, 30000), {target, static_cast<std::uint16_t>(1 + i)}, {}));
+    auto b = analyze(w2);
+    CHECK(b.behavior.floods.empty());
+    REQUIRE(b.behavior.scans.size() == 1);
+    CHECK(b.behavior.scans[0].kind == "vertical");
+    CHECK(b.behavior.scans[0].ports_total == 1000);
+}
+
+TEST_CASE("UDP amplification: servers answering forged requests flood the target") {
+    // DNS (with large answers), NTP monlist, SSDP, chargen, SNMP and IKE reflectors.
+    for (std::uint16_t port : {53, 123, 1900, 19, 161, 500}) {
+        CAPTURE(port);
+        CaptureWriter w;
+        std::string answer(port == 53 ? 1400 : 440, 'R');
+        // 300 reflectors, 1,500 datagrams in 1.5 s, each to a port of the target's choosing.
+        for (int i = 0; i < 1500; ++i) {
+            Endpoint reflector{host_n(60 + i % 3, 1 + (i / 3) % 100), port};
+            w.add_ip(kT0 + i * kMilli,
+                     udp_packet(reflector, ep(kHost, static_cast<std::uint16_t>(1024 + i * 13)),
+                                bytes_of(answer)));
+        }
+        auto a = analyze(w);
+        CHECK(a.behavior.scans.empty());
+        REQUIRE(a.behavior.floods.size() == 1);
+        const Flood& f = a.behavior.floods[0];
+        CHECK(f.kind == "udp");
+        CHECK(f.target == ip(kHost));
+        CHECK(f.volume.packets == 1500);
+        CHECK(f.sources == 300);
+        REQUIRE(f.reflection.has_value());
+        CHECK(f.reflection->port == port);
+        CHECK(f.reflection->reflectors == 300);
+
+        // 100 reflectors (too many to remember as flooders), each answering towards 15 ports:
+        // still no scan by any of them.
+        CaptureWriter w2;
+        for (int i = 0; i < 1500; ++i)
+            w2.add_ip(
+                kT0 + i * kMilli,
+                udp_packet({host_n(63, 1 + i % 100), port},
+                           ep(kHost, static_cast<std::uint16_t>(1024 + i * 13)), bytes_of(answer)));
+        auto b = analyze(w2);
+        CHECK(b.behavior.scans.empty());
+        REQUIRE(b.behavior.floods.size() == 1);
+        REQUIRE(b.behavior.floods[0].reflection.has_value());
+        CHECK(b.behavior.floods[0].reflection->reflectors == 100);
+    }
+}
+
+TEST_CASE("SYN-ACK reflection from web servers is a flood; one server's backscatter is not") {
+    for (std::uint16_t port : {80, 443}) {
+        CAPTURE(port);
+        CaptureWriter w;
+        // 200 servers answer 3,000 SYNs forged in the target's name: 1,000 SYN-ACKs a second,
+        // and the target's RSTs back.
+        for (int i = 0; i < 3000; ++i) {
+            Endpoint server{host_n(70 + i % 2, 1 + (i / 2) % 100), port};
+            Endpoint victim = ep(kHost, static_cast<std::uint16_t>(1024 + i));
+            Timestamp t = kT0 + i * kMilli;
+            w.add_ip(t, tcp_packet(server, victim, 5000, 1, kTcpSyn | kTcpAck, {}));
+            w.add_ip(t + 100'000, tcp_packet(victim, server, 1, 0, kTcpRst, {}));
+        }
+        auto a = analyze(w);
+        CHECK(a.behavior.scans.empty());
+        REQUIRE(a.behavior.floods.size() == 1);
+        const Flood& f = a.behavior.floods[0];
+        CHECK(f.kind == "synack");
+        CHECK(f.target == ip(kHost));
+        CHECK(f.events == 3000);
+        CHECK(f.sources == 200);
+        CHECK(f.replies == 3000);
+        CHECK(f.peak_events_per_second == doctest::Approx(1000).epsilon(0.01));
+        REQUIRE(f.reflection.has_value());
+        CHECK(f.reflection->port == port);
+        CHECK(f.reflection->reflectors == 200);
+    }
+
+    // One server answering at the same rate: a SYN flood elsewhere spoofed our address, and
+    // we see its backscatter, not a reflection.
+    CaptureWriter w;
+    for (int i = 0; i < 3000; ++i)
+        w.add_ip(kT0 + i * kMilli,
+                 tcp_packet({host_n(72, 1), 80}, ep(kHost, static_cast<std::uint16_t>(1024 + i)),
+                            5000, 1, kTcpSyn | kTcpAck, {}));
+    no_findings(analyze(w).behavior);
 }
 
 }  // namespace test_detect_traffic

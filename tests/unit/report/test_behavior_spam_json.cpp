@@ -29,6 +29,7 @@ TEST_CASE("spam run json: every field, null rate and command when absent") {
     s.subjects = {{"Cheap pills", 30}};
     s.mx_lookups = 4;
     s.servers_after_mx = 3;
+    s.unanswered_servers = 1;
     s.messages_per_minute = 20.0;
     s.evidence.flows = {3, 5};
     s.evidence.flows_total = 5;
@@ -52,6 +53,8 @@ TEST_CASE("spam run json: every field, null rate and command when absent") {
     CHECK(j["subjects"][0]["value"] == "Cheap pills");
     CHECK(j["mx_lookups"] == 4);
     CHECK(j["servers_after_mx"] == 3);
+    CHECK(j["unanswered_servers"] == 1);
+    CHECK(j["attempted"] == false);
     CHECK(j["messages_per_minute"] == 20.0);
     CHECK(j["evidence"]["flows"] == Json::array({3, 5}));
     CHECK(j["evidence"]["flows_total"] == 5);
@@ -68,11 +71,26 @@ TEST_CASE("spam run json: every field, null rate and command when absent") {
     std::vector<std::string> keys;
     for (const auto& [key, value] : k.items())
         keys.push_back(key);
-    CHECK(keys == std::vector<std::string>{"client", "start", "end", "sessions", "servers",
-                                           "server_list", "messages", "messages_accepted",
-                                           "recipients", "recipient_domains", "top_domains",
-                                           "senders", "subjects", "mx_lookups", "servers_after_mx",
-                                           "messages_per_minute", "evidence", "command"});
+    CHECK(keys == std::vector<std::string>{"client",
+                                           "start",
+                                           "end",
+                                           "sessions",
+                                           "servers",
+                                           "server_list",
+                                           "messages",
+                                           "messages_accepted",
+                                           "recipients",
+                                           "recipient_domains",
+                                           "top_domains",
+                                           "senders",
+                                           "subjects",
+                                           "mx_lookups",
+                                           "servers_after_mx",
+                                           "unanswered_servers",
+                                           "attempted",
+                                           "messages_per_minute",
+                                           "evidence",
+                                           "command"});
 }
 
 }  // namespace test_behavior_spam_json

@@ -134,13 +134,56 @@ TEST_CASE("pcap summary: the same download repeated is one line with its count")
     std::string text = text_summary("x.pcap", report);
     auto count = [&text](const std::string& what) {
         std::size_t n = 0;
-        for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        for (std::size_t at = text.find(what); at != std::string::npos;
+             at = text.find(what, at + 1))
             ++n;
         return n;
     };
     CHECK(count("download ") == 2);
     CHECK(count("u.exe pe 4096 bytes sha256 aa x297") == 1);
     CHECK(count("v.exe pe 512 bytes sha256 bb x3") == 1);
+}
+
+TEST_CASE(
+    "pcap summary: a reflection, an attempted spam run and a remote shell say what they are") {
+    Json flood = {{"kind", "udp"},
+                  {"target", "10.66.0.10"},
+                  {"ports", Json::array({1024})},
+                  {"ports_total", 900},
+                  {"events", 1500},
+                  {"duration", 1.5},
+                  {"peak_events_per_second", 1000.0},
+                  {"sources", 300},
+                  {"spoofed_sources", 300},
+                  {"reflection", {{"port", 53}, {"reflectors", 300}}}};
+    Json run = {{"client", "10.66.0.5"},   {"messages", 0},          {"servers", 8},
+                {"recipients", 0},         {"recipient_domains", 0}, {"subjects", Json::array()},
+                {"unanswered_servers", 6}, {"attempted", true}};
+    Json shell = {
+        {"connect_back", false},
+        {"shell", {{"ip", "10.66.0.10"}, {"port", 4444}}},
+        {"controller", {{"ip", "10.66.0.5"}, {"port", 3001}}},
+        {"commands", 3},
+        {"fetches",
+         Json::array({{{"tool", "tftp"}, {"host", "10.66.0.5"}, {"file", "msblast.exe"}}})},
+        {"download_execute", true}};
+    Json report = {{"network",
+                    {{"capture", {{"format", "pcap"}, {"packets", 0}}},
+                     {"hosts", {{"count", 1}}},
+                     {"flows", {{"count", 0}, {"list", Json::array()}}}}},
+                   {"behavior",
+                    {{"floods", Json::array({flood})},
+                     {"spam_runs", Json::array({run})},
+                     {"remote_shells", Json::array({shell})}}}};
+    std::string text = text_summary("x.pcap", report);
+    INFO(text);
+    CHECK(text.find("UDP flood on 10.66.0.10:1024,...: 1500 packets") != std::string::npos);
+    CHECK(text.find("reflected by 300 servers from port 53") != std::string::npos);
+    CHECK(text.find("(300 spoofed)") == std::string::npos);  // reflectors are real senders
+    CHECK(text.find("6 server(s) never answered (attempted: nothing accepted)") !=
+          std::string::npos);
+    CHECK(text.find("bind shell on 10.66.0.10:4444 from 10.66.0.5:3001, 3 command(s), fetched "
+                    "msblast.exe by tftp from 10.66.0.5, then started it") != std::string::npos);
 }
 
 }  // namespace botscope::report::test_summary

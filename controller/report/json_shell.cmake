@@ -1,0 +1,1 @@
+target_sources(botscope_report PRIVATE json_shell.cpp)
