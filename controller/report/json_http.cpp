@@ -35,6 +35,17 @@ Json body_json(const HttpBody& b) {
         j["truncated"] = true;
     if (b.framing_error)
         j["framing_error"] = true;
+    if (!b.coding.empty()) {
+        // Length, digests and text above are of the decoded content; these of the transfer.
+        j["coding"] = b.coding;
+        j["wire_length"] = b.wire_length;
+        if (!b.wire_sha256.empty())
+            j["wire_sha256"] = b.wire_sha256;
+        if (b.coding_limit)
+            j["coding_limit"] = true;
+    }
+    if (b.coding_error)
+        j["coding_error"] = true;
     if (b.executable != ExecutableKind::kNone) {
         Json e;
         e["kind"] = analysis::http::executable_kind_name(b.executable);

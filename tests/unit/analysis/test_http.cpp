@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <zlib.h>
 
 #include <string>
 #include <vector>
@@ -49,6 +50,27 @@ struct Conn {
     const HttpTransaction& txn(std::size_t i) const { return result.transactions.at(i); }
     std::uint64_t weird(std::string_view name) const { return weirds.count(name); }
 };
+
+/// `data` compressed with zlib: `window_bits` 16 + 15 writes gzip, 15 zlib, -15 raw deflate.
+std::string compress(std::string_view data, int window_bits) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, window_bits, 9, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string out(deflateBound(&z, data.size()) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+/// A 200 response carrying `body` as is, with Content-Encoding `coding`.
+std::string coded_response(std::string_view coding, std::string_view body) {
+    return "HTTP/1.1 200 OK\r\nContent-Encoding: " + std::string(coding) +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
 
 std::string repeat(char c, std::size_t n) {
     return std::string(n, c);
@@ -838,6 +860,90 @@ TEST_CASE("http: hostile bodies and heads, each sent twice around a huge gap") {
         twice(Direction::kResp, kGetRequest, c);
         CHECK(c.result.transactions.empty());
         CHECK(c.result.connections == 0);
+    }
+}
+
+TEST_CASE("http: a gzip body is decoded: typed, hashed and sized as its content") {
+    const std::string pe = pe_image(50'000);
+    const std::string gz = compress(pe, 16 + 15);
+    Conn c;
+    c.client("GET /x.exe HTTP/1.1\r\nHost: a\r\n\r\n");
+    // In 7-byte pieces: the decoder streams across every boundary.
+    std::string resp = coded_response("gzip", gz);
+    for (std::size_t at = 0; at < resp.size(); at += 7)
+        c.server(std::string_view(resp).substr(at, 7));
+    c.end();
+    REQUIRE(c.result.transactions.size() == 1);
+    const HttpBody& b = c.txn(0).response_body;
+    CHECK(b.coding == "gzip");
+    CHECK(b.length == pe.size());
+    CHECK(b.sha256 == sha256_of(pe));
+    CHECK(b.md5 == botscope::util::md5_hex(as_bytes(pe)));
+    CHECK(b.executable == ExecutableKind::kPe);
+    CHECK(b.wire_length == gz.size());
+    CHECK(b.wire_sha256 == sha256_of(gz));
+    CHECK(b.complete());
+    CHECK_FALSE(b.coding_error);
+    CHECK(c.result.executables == 1);
+}
+
+TEST_CASE("http: deflate bodies, zlib-wrapped or raw, give their text") {
+    for (int bits : {15, -15}) {
+        CAPTURE(bits);
+        const std::string text = ".ddos.syn 10.66.0.200 80 60\n.scan 10.66.0.x 445";
+        Conn c;
+        c.client("GET /cmd.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+        c.server(coded_response("Deflate", compress(text, bits)));
+        c.end();
+        const HttpBody& b = c.txn(0).response_body;
+        CHECK(b.coding == "deflate");
+        CHECK(b.small == text);
+        CHECK(b.length == text.size());
+        CHECK(b.complete());
+    }
+}
+
+TEST_CASE("http: coded bodies that lie, end early or inflate a thousandfold") {
+    // Not gzip at all: the body is what was transferred.
+    {
+        Conn c;
+        c.client("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        c.server(coded_response("gzip", "plain text, not gzip"));
+        c.end();
+        const HttpBody& b = c.txn(0).response_body;
+        CHECK(b.coding_error);
+        CHECK(b.coding.empty());
+        CHECK(b.length == 20);
+        CHECK(b.sha256 == sha256_of("plain text, not gzip"));
+        CHECK(b.small == "plain text, not gzip");
+    }
+    // A gzip stream cut short but framed as complete: what decoded is only a start.
+    {
+        std::string gz = compress(pe_image(20'000), 16 + 15);
+        gz.resize(gz.size() / 2);
+        Conn c;
+        c.client("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        c.server(coded_response("gzip", gz));
+        c.end();
+        const HttpBody& b = c.txn(0).response_body;
+        CHECK(b.coding == "gzip");
+        CHECK(b.truncated);
+        CHECK_FALSE(b.complete());
+    }
+    // 64 MiB of zeros in about 64 KB: decoding stops at kMaxDecodedBody.
+    {
+        const std::string bomb = compress(std::string(64u << 20, '\0'), 16 + 15);
+        CHECK(bomb.size() < 100'000);
+        Conn c;
+        c.client("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        c.server(coded_response("gzip", bomb));
+        c.end();
+        const HttpBody& b = c.txn(0).response_body;
+        CHECK(b.coding_limit);
+        CHECK(b.length == kMaxDecodedBody);
+        CHECK(b.wire_length == bomb.size());
+        CHECK_FALSE(b.complete());
+        CHECK(c.result.decoded_bytes == kMaxDecodedBody);
     }
 }
 

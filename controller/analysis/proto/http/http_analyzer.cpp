@@ -125,6 +125,10 @@ void HttpAnalyzer::reset_head(Side& s) {
     s.md5_decided = false;
     s.body_bytes = 0;
     s.sniff.clear();
+    s.inflater.reset();
+    s.wire_sha256 = util::Sha256{};
+    s.wire_bytes = 0;
+    s.wire_sniff.clear();
 }
 
 void HttpAnalyzer::handle_line(Direction dir, std::string_view line, bool cut, Timestamp ts) {
@@ -435,6 +439,7 @@ void HttpAnalyzer::end_of_head(Direction dir, Timestamp ts) {
             enter_tunnel();
         return;
     }
+    s.inflater = Inflater::for_coding(r.content_encoding);
     if (s.chunked) {
         s.state = State::kChunkSize;
     } else if (s.transfer_encoding) {
@@ -488,6 +493,24 @@ bool executable_start(std::span<const std::uint8_t> head) {
 void HttpAnalyzer::feed_body(Side& s, std::span<const std::uint8_t> bytes) {
     if (bytes.empty())
         return;
+    if (!s.inflater) {
+        feed_content(s, bytes);
+        return;
+    }
+    s.wire_sha256.update(bytes);
+    s.wire_bytes += bytes.size();
+    if (s.wire_sniff.size() < kSniffBytes) {
+        auto n = std::min(kSniffBytes - s.wire_sniff.size(), bytes.size());
+        s.wire_sniff.insert(s.wire_sniff.end(), bytes.begin(), bytes.begin() + n);
+    }
+    std::uint64_t total_left = kMaxDecodedTotal - std::min(kMaxDecodedTotal, result_.decoded_bytes);
+    std::uint64_t budget =
+        std::min(kMaxDecodedBody - std::min(kMaxDecodedBody, s.body_bytes), total_left);
+    result_.decoded_bytes += s.inflater->feed(
+        bytes, budget, [&](std::span<const std::uint8_t> out) { feed_content(s, out); });
+}
+
+void HttpAnalyzer::feed_content(Side& s, std::span<const std::uint8_t> bytes) {
     // Until decided, `sniff` holds the whole body so far (fewer than kMd5DecisionBytes).
     std::size_t before = s.sniff.size();
     if (s.sniff.size() < kSniffBytes) {
@@ -509,6 +532,27 @@ void HttpAnalyzer::feed_body(Side& s, std::span<const std::uint8_t> bytes) {
 }
 
 void HttpAnalyzer::finish_body(Side& s, HttpBody& body) {
+    if (s.inflater && s.wire_bytes > 0) {
+        if (s.inflater->failed()) {
+            // Not what its header said: the body is the bytes transferred, as without a coding.
+            body.coding_error = true;
+            s.body_bytes = s.wire_bytes;
+            s.sha256 = std::move(s.wire_sha256);
+            s.sniff = s.wire_sniff;
+            s.md5.reset();  // MD5 is kept for executables only; this body was not one
+            s.md5_decided = true;
+        } else {
+            body.coding = s.inflater->coding() == Inflater::Coding::kGzip ? "gzip" : "deflate";
+            body.wire_length = s.wire_bytes;
+            if (s.wire_bytes > 0)
+                body.wire_sha256 = util::to_hex(s.wire_sha256.finish());
+            body.coding_limit = s.inflater->limited();
+            // Transferred whole but the coded stream never ended: what decoded is a start.
+            if (!s.inflater->ended() && !body.gap && !body.truncated && !body.framing_error &&
+                !body.coding_limit)
+                body.truncated = true;
+        }
+    }
     body.length = s.body_bytes;
     if (body.length > 0) {
         if (!s.md5_decided && executable_start(s.sniff)) {

@@ -13,6 +13,9 @@
 //   kMaxOpenTransactions               32  requests waiting for their response; past it the
 //                                          oldest unanswered one is recorded without a response
 //   kMaxInvalidMessages                20  bad start lines or chunk sizes before giving up
+//   kMaxDecodedBody                32 MiB  decoded from one gzip or deflate body
+//   kMaxDecodedTotal                1 GiB  decoded from all of them: a capture of small bodies
+//                                          that each inflate a thousandfold stays bounded
 
 #include <array>
 #include <cstdint>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "analysis/analyzer.h"
+#include "analysis/proto/http/http_coding.h"
 #include "analysis/proto/http/http_parser.h"
 #include "analysis/types.h"
 #include "util/hash.h"
@@ -34,6 +38,8 @@ inline constexpr std::size_t kMaxTransactions = 10000;
 inline constexpr std::size_t kMaxTransactionsPerConnection = 10000;
 inline constexpr std::size_t kMaxOpenTransactions = 32;
 inline constexpr std::size_t kMaxInvalidMessages = 20;
+inline constexpr std::uint64_t kMaxDecodedBody = 32ull << 20;
+inline constexpr std::uint64_t kMaxDecodedTotal = 1ull << 30;
 
 /// Anomalies this analyzer reports, indexing kWeirds.
 enum class Weird : std::uint8_t {
@@ -77,7 +83,8 @@ static_assert(kWeirds.size() == static_cast<std::size_t>(Weird::kHeaderGap) + 1)
 /// The stable `http_...` name of an anomaly.
 std::string_view weird_name(Weird w);
 
-/// One body as it streamed past (after de-chunking; content codings are not undone).
+/// One body as it streamed past, after de-chunking and, for a gzip or deflate content coding,
+/// decoding (length, digests, type and `small` are then of the decoded content).
 struct HttpBody {
     std::uint64_t length = 0;  ///< bytes actually seen
     /// Hex digests of the seen bytes; empty when length is 0. MD5 only for a body that starts
@@ -90,9 +97,20 @@ struct HttpBody {
     ExecutableKind executable = ExecutableKind::kNone;
     /// The whole body, when at most kMaxSmallBody bytes, complete and no executable.
     std::string small;
+    /// The content coding undone ("gzip", "deflate"); empty when none was.
+    std::string coding;
+    /// With a coding: the bytes transferred, and their SHA-256.
+    std::uint64_t wire_length = 0;
+    std::string wire_sha256;
+    /// The coded data was invalid: length, digests and type are those of the bytes
+    /// transferred, as without a coding.
+    bool coding_error = false;
+    /// Decoding stopped at kMaxDecodedBody (or the analysis's kMaxDecodedTotal): the digests
+    /// are of the decoded start only.
+    bool coding_limit = false;
 
     /// The hashes describe the whole body.
-    bool complete() const { return !gap && !truncated && !framing_error; }
+    bool complete() const { return !gap && !truncated && !framing_error && !coding_limit; }
 };
 
 /// A request paired with its response. Either half may be missing: a request never answered
@@ -148,6 +166,7 @@ struct HttpResult {
     std::uint64_t responses = 0;            ///< final responses, including dropped ones
     std::uint64_t unmatched_responses = 0;  ///< responses with no request waiting
     std::uint64_t executables = 0;          ///< bodies recognised as PE, MZ or ELF
+    std::uint64_t decoded_bytes = 0;        ///< content-coded bodies' output, all connections
 };
 
 /// Claims a stream when the client's first bytes are a request line or the server's start with
@@ -214,6 +233,12 @@ private:
         bool md5_decided = false;
         std::uint64_t body_bytes = 0;
         std::vector<std::uint8_t> sniff;  ///< first kSniffBytes of the body
+        /// A response body's content coding being undone; the wire_ fields follow the bytes
+        /// transferred, for its wire digest and in case the coded data proves invalid.
+        std::unique_ptr<Inflater> inflater;
+        util::Sha256 wire_sha256;
+        std::uint64_t wire_bytes = 0;
+        std::vector<std::uint8_t> wire_sniff;
     };
 
     Side& side(Direction dir) { return dir == Direction::kOrig ? orig_ : resp_; }
@@ -234,6 +259,7 @@ private:
     void end_of_head(Direction dir, Timestamp ts);
     void handle_chunk_size(Direction dir, std::string_view line, Timestamp ts);
     void feed_body(Side& s, std::span<const std::uint8_t> bytes);
+    void feed_content(Side& s, std::span<const std::uint8_t> bytes);
     void finish_message(Direction dir, State next);
     void finish_body(Side& s, HttpBody& body);
     void abandon_message(Direction dir, State next);
