@@ -56,6 +56,7 @@ void parsers(std::span<const std::uint8_t> data) {
     check(sasl_cram_md5_user(text).user.size() <= kMaxUserLength);
     if (auto v = mime_param(text, "filename", kMaxFilenameLength))
         check(v->size() <= kMaxFilenameLength);
+    check(decode_encoded_words(text, kMaxFilenameLength).size() <= kMaxFilenameLength);
 
     LineAssembler lines(16);
     std::span<const std::uint8_t> rest = data;

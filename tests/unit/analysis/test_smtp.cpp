@@ -389,6 +389,45 @@ TEST_CASE("smtp mime_param") {
     CHECK(cut);
 }
 
+TEST_CASE("smtp decode_encoded_words: RFC 2047 names of the era, and what stays as written") {
+    CHECK(decode_encoded_words("=?ISO-8859-1?Q?Rechnung_M=E4rz.exe?=", 256) ==
+          "Rechnung M\xC3\xA4rz.exe");
+    CHECK(decode_encoded_words("=?utf-8?B?0YHRh9C10YIuZXhl?=", 256) ==
+          "\xD1\x81\xD1\x87\xD0\xB5\xD1\x82.exe");
+    // Whitespace between encoded words goes; around plain text it stays.
+    CHECK(decode_encoded_words("=?us-ascii?Q?in?= \t =?us-ascii?Q?voice?= .exe", 256) ==
+          "invoice .exe");
+    CHECK(decode_encoded_words("a =?windows-1252?q?=FC?= b", 256) == "a \xC3\xBC b");
+    CHECK(decode_encoded_words("=?utf-8*en?Q?x?=", 256) == "x");
+    // Unknown charsets and malformed words are kept as written.
+    CHECK(decode_encoded_words("=?koi8-r?B?0MnT2M3P?=", 256) == "=?koi8-r?B?0MnT2M3P?=");
+    CHECK(decode_encoded_words("=?utf-8?B?***?=", 256) == "=?utf-8?B?***?=");
+    CHECK(decode_encoded_words("=?utf-8?Q?bad=Z1?=", 256) == "=?utf-8?Q?bad=Z1?=");
+    CHECK(decode_encoded_words("=?utf-8?X?x?=", 256) == "=?utf-8?X?x?=");
+    CHECK(decode_encoded_words("=?utf-8?Q?unterminated", 256) == "=?utf-8?Q?unterminated");
+    CHECK(decode_encoded_words("plain.exe", 256) == "plain.exe");
+    // Cut at the limit, never inside a character.
+    bool cut = false;
+    CHECK(decode_encoded_words("=?iso-8859-1?Q?aaa=E4?=", 4, &cut) == "aaa");
+    CHECK(cut);
+}
+
+TEST_CASE("smtp MessageParser: an attachment named in RFC 2047 is listed decoded") {
+    const std::string msg =
+        "Subject: Rechnung\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\n"
+        "Content-Type: application/octet-stream; name=\"=?ISO-8859-1?Q?M=E4rz.zip?=\"\r\n"
+        "Content-Disposition: attachment;\r\n"
+        "\tfilename=\"=?ISO-8859-1?B?UmVjaG51bmdfTeRyei5leGU=?=\"\r\n\r\n"
+        "MZ\r\n"
+        "--b--\r\n";
+    MessageParser p;
+    p.feed(bytes(msg));
+    auto s = p.finish();
+    CHECK(s.attachments == std::vector<std::string>{"Rechnung_M\xC3\xA4rz.exe"});
+}
+
 TEST_CASE("smtp MessageParser: headers, folding, attachments, hashes") {
     for (std::size_t split = 1; split < kContent.size(); ++split) {
         MessageParser p;

@@ -322,6 +322,109 @@ SaslUser sasl_cram_md5_user(std::string_view base64) {
 
 // ---- MIME parameters ----
 
+namespace {
+
+/// One encoded word's text decoded to UTF-8, or nullopt to keep the word as written.
+std::optional<std::string> decode_word(std::string_view charset, char encoding,
+                                       std::string_view text) {
+    std::string cs = util::to_lower(charset.substr(0, charset.find('*')));  // RFC 2231 language
+    bool latin1 = cs == "iso-8859-1" || cs == "latin1" || cs == "windows-1252" || cs == "cp1252";
+    if ((!latin1 && cs != "utf-8" && cs != "us-ascii") ||
+        (encoding != 'b' && encoding != 'B' && encoding != 'q' && encoding != 'Q'))
+        return std::nullopt;
+    std::string bytes;
+    if (encoding == 'b' || encoding == 'B') {
+        auto b = base64_decode(text);
+        if (!b)
+            return std::nullopt;
+        bytes = std::move(*b);
+    } else {
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '_') {
+                bytes += ' ';
+            } else if (text[i] == '=') {
+                int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+                int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+                if (lo < 0)
+                    return std::nullopt;
+                bytes += static_cast<char>(hi * 16 + lo);
+                i += 2;
+            } else {
+                bytes += text[i];
+            }
+        }
+    }
+    if (!latin1)
+        return bytes;
+    std::string utf8;
+    for (unsigned char b : bytes) {
+        if (b < 0x80) {
+            utf8 += static_cast<char>(b);
+        } else {
+            utf8 += static_cast<char>(0xC0 | (b >> 6));
+            utf8 += static_cast<char>(0x80 | (b & 0x3F));
+        }
+    }
+    return utf8;
+}
+
+}  // namespace
+
+std::string decode_encoded_words(std::string_view value, std::size_t max_len, bool* truncated) {
+    std::string out;
+    std::size_t i = 0;
+    bool after_word = false;     // the last thing written was a decoded word
+    std::size_t pending_ws = 0;  // whitespace after it, dropped if another word follows
+    while (i < value.size()) {
+        if (value.compare(i, 2, "=?") == 0) {
+            // =?charset?e?text?=
+            std::size_t q1 = value.find('?', i + 2);
+            std::size_t q2 = q1 == std::string_view::npos ? q1 : value.find('?', q1 + 1);
+            std::size_t end = q2 == std::string_view::npos ? q2 : value.find("?=", q2 + 1);
+            if (end != std::string_view::npos && q2 == q1 + 2) {
+                auto word = decode_word(value.substr(i + 2, q1 - i - 2), value[q1 + 1],
+                                        value.substr(q2 + 1, end - q2 - 1));
+                if (word) {
+                    if (!after_word)
+                        out.append(value.substr(i - pending_ws, pending_ws));
+                    out += *word;
+                    after_word = true;
+                    pending_ws = 0;
+                    i = end + 2;
+                    continue;
+                }
+            }
+        }
+        if (value[i] == ' ' || value[i] == '\t') {
+            ++pending_ws;
+            ++i;
+            continue;
+        }
+        out.append(value.substr(i - pending_ws, pending_ws));
+        out += value[i];
+        pending_ws = 0;
+        after_word = false;
+        ++i;
+    }
+    out.append(value.substr(value.size() - pending_ws));
+    if (out.size() > max_len) {
+        out.resize(max_len);
+        // Not in the middle of a character: drop a last one the cut left incomplete.
+        std::size_t lead = out.size();
+        while (lead > 0 && (static_cast<unsigned char>(out[lead - 1]) & 0xC0) == 0x80)
+            --lead;
+        if (lead > 0) {
+            auto b = static_cast<unsigned char>(out[lead - 1]);
+            std::size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+            if (out.size() - (lead - 1) < need)
+                out.resize(lead - 1);
+        }
+        if (truncated)
+            *truncated = true;
+    }
+    return out;
+}
+
 std::optional<std::string> mime_param(std::string_view header_value, std::string_view key,
                                       std::size_t max_len, bool* truncated) {
     std::optional<std::string> plain;
@@ -489,10 +592,10 @@ void MessageParser::commit_header() {
             }
         }
         if (auto n = mime_param(value_, "name", kMaxFilenameLength, &cut); n && !n->empty())
-            part_name_ = std::move(*n);
+            part_name_ = decode_encoded_words(*n, kMaxFilenameLength, &cut);
     } else if (util::iequals(name_, "content-disposition")) {
         if (auto n = mime_param(value_, "filename", kMaxFilenameLength, &cut); n && !n->empty())
-            part_filename_ = std::move(*n);
+            part_filename_ = decode_encoded_words(*n, kMaxFilenameLength, &cut);
     }
     if (cut)
         out_.truncated = true;

@@ -136,6 +136,14 @@ SaslUser sasl_cram_md5_user(std::string_view base64);
 std::optional<std::string> mime_param(std::string_view header_value, std::string_view key,
                                       std::size_t max_len, bool* truncated = nullptr);
 
+/// RFC 2047 encoded words ("=?ISO-8859-1?Q?Rechnung_M=E4rz.exe?=", "=?utf-8?B?...?=") in a
+/// value decoded to UTF-8, as mailers of the era wrote attachment names; whitespace between
+/// two encoded words goes. UTF-8, US-ASCII, ISO-8859-1 and Windows-1252 (as Latin-1) are
+/// decoded; a word in another charset, or malformed, is kept as written. At most `max_len`
+/// bytes (sets *truncated).
+std::string decode_encoded_words(std::string_view value, std::size_t max_len,
+                                 bool* truncated = nullptr);
+
 /// The RFC 5322 header fields a report shows (first occurrence of each, unfolded, bounded).
 struct MessageHeaders {
     std::string from;
