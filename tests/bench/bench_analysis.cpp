@@ -242,6 +242,8 @@ void run(const fs::path& file) {
         t->packets = bare.packets;
         line("tshark -q -z conv,tcp", *t);
         std::printf("  analyze-pcap is %.1f x tshark\n", t->seconds / full.seconds);
+    } else if (std::system("command -v tshark >/dev/null 2>&1") == 0) {
+        std::printf("  tshark: failed (killed, or out of memory: it keeps every conversation)\n");
     } else {
         std::printf("  tshark: not installed (apt-get install tshark to compare)\n");
     }
