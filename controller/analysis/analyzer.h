@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "analysis/expectations.h"
+#include "analysis/engine/expectations.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis {

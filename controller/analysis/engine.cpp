@@ -4,18 +4,18 @@
 #include <vector>
 
 #include "analysis/address_map.h"
-#include "analysis/decode.h"
+#include "analysis/engine/decode.h"
 #include "analysis/detect/analyze.h"
 #include "analysis/detect/spam.h"
 #include "analysis/detect/traffic.h"
 #include "analysis/distinct_count.h"
-#include "analysis/engine_weirds.h"
-#include "analysis/flow_table.h"
-#include "analysis/ip_reassembly.h"
+#include "analysis/engine/engine_weirds.h"
+#include "analysis/engine/flow_table.h"
+#include "analysis/engine/ip_reassembly.h"
 #include "analysis/log_sink.h"
 #include "analysis/registry.h"
-#include "analysis/stream_digest.h"
-#include "analysis/tcp_reassembly.h"
+#include "analysis/engine/stream_digest.h"
+#include "analysis/engine/tcp_reassembly.h"
 #include "util/byte_reader.h"
 
 namespace botscope::analysis {

@@ -15,7 +15,7 @@
 #include "analysis/proto/shell/shell_analyzer.h"
 #include "analysis/proto/smtp/smtp_analyzer.h"
 #include "analysis/proto/tftp/tftp_analyzer.h"
-#include "analysis/stream_digest.h"
+#include "analysis/engine/stream_digest.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis {

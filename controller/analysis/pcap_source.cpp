@@ -9,7 +9,7 @@
 #include <cstring>
 #include <memory>
 
-#include "analysis/decode.h"
+#include "analysis/engine/decode.h"
 #include "analysis/engine.h"
 
 namespace botscope::analysis {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "analysis/decode.h"
+#include "analysis/engine/decode.h"
 #include "analysis/types.h"
 
 namespace botscope::testing {

@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 #include "analysis/address_map.h"
-#include "analysis/decode.h"
+#include "analysis/engine/decode.h"
 #include "analysis/distinct_count.h"
 
 namespace botscope::analysis::detect {

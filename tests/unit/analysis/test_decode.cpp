@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "analysis/decode.h"
-#include "analysis/ip_reassembly.h"
+#include "analysis/engine/decode.h"
+#include "analysis/engine/ip_reassembly.h"
 #include "support/pcapgen.h"
 
 namespace test_decode {

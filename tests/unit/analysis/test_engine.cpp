@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "analysis/engine.h"
-#include "analysis/flow_table.h"
+#include "analysis/engine/flow_table.h"
 #include "analysis/pcap_source.h"
 #include "support/pcapgen.h"
 #include "support/temp_dir.h"

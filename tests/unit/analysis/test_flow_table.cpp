@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "analysis/flow_table.h"
+#include "analysis/engine/flow_table.h"
 #include "support/pcapgen.h"
 
 namespace test_flow_table {

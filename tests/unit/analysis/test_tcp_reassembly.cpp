@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "analysis/tcp_reassembly.h"
+#include "analysis/engine/tcp_reassembly.h"
 
 namespace test_tcp_reassembly {
 

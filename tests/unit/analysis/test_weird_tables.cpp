@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "analysis/engine_weirds.h"
+#include "analysis/engine/engine_weirds.h"
 #include "analysis/network_result.h"
 
 namespace test_weird_tables {

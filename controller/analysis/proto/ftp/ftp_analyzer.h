@@ -16,7 +16,7 @@
 
 #include "analysis/analyzer.h"
 #include "analysis/proto/ftp/ftp_parser.h"
-#include "analysis/stream_digest.h"
+#include "analysis/engine/stream_digest.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis::ftp {

@@ -1,4 +1,4 @@
-#include "analysis/tcp_reassembly.h"
+#include "analysis/engine/tcp_reassembly.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "analysis/decode.h"
+#include "analysis/engine/decode.h"
 
 #include "util/byte_reader.h"
 

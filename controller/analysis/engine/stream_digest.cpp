@@ -1,4 +1,4 @@
-#include "analysis/stream_digest.h"
+#include "analysis/engine/stream_digest.h"
 
 #include <algorithm>
 

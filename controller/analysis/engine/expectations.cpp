@@ -1,4 +1,4 @@
-#include "analysis/expectations.h"
+#include "analysis/engine/expectations.h"
 
 namespace botscope::analysis {
 

@@ -1,6 +1,6 @@
-#include "analysis/ip_reassembly.h"
+#include "analysis/engine/ip_reassembly.h"
 
-#include "analysis/engine_weirds.h"
+#include "analysis/engine/engine_weirds.h"
 
 #include <algorithm>
 #include <cstring>
