@@ -23,6 +23,8 @@
 
 namespace botscope::analysis {
 
+class LogSink;
+
 /// One row of a protocol's weird table: every analyzer lists the anomalies it can report in
 /// one constexpr array of these, so names stay stable and documented.
 struct WeirdInfo {
@@ -56,6 +58,8 @@ struct AnalyzerContext {
     FlowInfo flow;
     Weirds* weirds = nullptr;
     Expectations* expectations = nullptr;
+    /// Where finished records go as well as into the result; null when nothing is logged.
+    LogSink* logs = nullptr;
 
     /// Announces a connection to `responder` that will carry `service` (expectations.h).
     void expect(const Endpoint& responder, Timestamp ts, std::string_view service) const {

@@ -4,18 +4,18 @@
 #include <vector>
 
 #include "analysis/address_map.h"
-#include "analysis/engine/decode.h"
 #include "analysis/detect/analyze.h"
 #include "analysis/detect/spam.h"
 #include "analysis/detect/traffic.h"
 #include "analysis/distinct_count.h"
+#include "analysis/engine/decode.h"
 #include "analysis/engine/engine_weirds.h"
 #include "analysis/engine/flow_table.h"
 #include "analysis/engine/ip_reassembly.h"
-#include "analysis/log_sink.h"
-#include "analysis/registry.h"
 #include "analysis/engine/stream_digest.h"
 #include "analysis/engine/tcp_reassembly.h"
+#include "analysis/log_sink.h"
+#include "analysis/registry.h"
 #include "util/byte_reader.h"
 
 namespace botscope::analysis {
@@ -104,12 +104,13 @@ namespace {
 class TcpConnection final : public StreamSink {
 public:
     TcpConnection(const FlowInfo& info, ReassemblyBudget& budget, NetworkResult& results,
-                  Expectations& expectations)
+                  Expectations& expectations, LogSink* logs)
         : half_{TcpReassembler(Direction::kOrig, budget), TcpReassembler(Direction::kResp, budget)},
           results_(&results) {
         ctx_.flow = info;
         ctx_.weirds = &results.weirds;
         ctx_.expectations = &expectations;
+        ctx_.logs = logs;
     }
 
     /// An announced connection (expectations.h): its content is digested, not probed.
@@ -317,7 +318,7 @@ std::string tcp_state(const FlowState& s) {
 Engine::Impl::Impl(int link_type, const detect::Config& config, LogSink* logs)
     : link_type_(link_type), config_(config), logs_(logs), traffic_(config) {
     for (const auto& entry : datagram_analyzers())
-        datagram_.push_back(entry.make(result_));
+        datagram_.push_back(entry.make(result_, logs_));
 }
 
 HostRecord* Engine::Impl::host(const IpAddress& a, Timestamp ts) {
@@ -587,7 +588,7 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
 }
 
 void Engine::Impl::start_tcp(FlowState& s) {
-    s.tcp = std::make_unique<TcpConnection>(s.info, budget_, result_, expectations_);
+    s.tcp = std::make_unique<TcpConnection>(s.info, budget_, result_, expectations_, logs_);
     if (!s.announced.empty())
         s.tcp->attach_digest(s.announced);
     for (int d = 0; d < 2; ++d)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/analyzer.h"
+#include "analysis/engine/stream_digest.h"
 #include "analysis/proto/dns/dns_analyzer.h"
 #include "analysis/proto/ftp/ftp_analyzer.h"
 #include "analysis/proto/http/http_analyzer.h"
@@ -15,7 +16,6 @@
 #include "analysis/proto/shell/shell_analyzer.h"
 #include "analysis/proto/smtp/smtp_analyzer.h"
 #include "analysis/proto/tftp/tftp_analyzer.h"
-#include "analysis/engine/stream_digest.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis {

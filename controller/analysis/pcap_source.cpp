@@ -9,8 +9,8 @@
 #include <cstring>
 #include <memory>
 
-#include "analysis/engine/decode.h"
 #include "analysis/engine.h"
+#include "analysis/engine/decode.h"
 
 namespace botscope::analysis {
 
@@ -235,7 +235,7 @@ AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& p
     return out;
 }
 
-AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes) {
+AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSink* logs) {
     const std::string name = "<memory>";
     FileFacts facts;
     facts.size = bytes.size();
@@ -266,7 +266,7 @@ AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes) {
         out.message = name + ": " + one_line(errbuf);
         return out;
     }
-    return analyze_open(name, PcapHandle(p), facts, {}, {}, nullptr);
+    return analyze_open(name, PcapHandle(p), facts, {}, {}, logs);
 }
 
 ReadLoopStats bare_read_loop(const std::string& path) {

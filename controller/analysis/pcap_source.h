@@ -45,7 +45,7 @@ AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& p
                                     const detect::Config& config = {}, LogSink* logs = nullptr);
 
 /// Analyses a capture held in memory (the fuzz target's way in).
-AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes);
+AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSink* logs = nullptr);
 
 /// The plain libpcap read loop over a file (for the benchmark's baseline): packets and bytes.
 struct ReadLoopStats {

@@ -19,7 +19,7 @@ struct StreamAnalyzerEntry {
 
 struct DatagramAnalyzerEntry {
     std::string_view name;
-    std::unique_ptr<DatagramAnalyzer> (*make)(NetworkResult& results);
+    std::unique_ptr<DatagramAnalyzer> (*make)(NetworkResult& results, LogSink* logs);
 };
 
 std::span<const StreamAnalyzerEntry> stream_analyzers();

@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <new>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -34,7 +34,8 @@ constexpr const char* kHelp =
     "\n"
     "  --json                   print the JSON report instead of the summary\n"
     "  -o DIR                   write report.json and the full records as JSON-lines logs\n"
-    "                           (flows.jsonl) into DIR, made if absent\n"
+    "                           (flows, dns, http, irc, smtp, ftp, tftp and shell.jsonl)\n"
+    "                           into DIR, made if absent\n"
     "  --logs DIR               write only the logs into DIR, which must exist (submit runs\n"
     "                           the analysis so, in a child process)\n"
     "  --quiet                  no progress display\n"

@@ -114,18 +114,22 @@ Json to_json(const analysis::dns::DnsResult& result) {
     out["malformed"] = result.malformed;
     out["unmatched_responses"] = result.unmatched_responses;
     out["unanswered"] = unanswered;
-    Json transactions = Json::array();
-    for (const auto& t : result.transactions)
-        transactions.push_back(transaction_json(t));
+    const std::uint64_t count = result.transactions.size() + result.dropped;
+    Json transactions = sample_list(result.transactions, transaction_json);
+    out["count"] = count;
+    out["omitted"] = count - transactions.size();
     out["transactions"] = std::move(transactions);
     out["dropped"] = result.dropped;
     out["answers_dropped"] = result.answers_dropped;
-    Json names = Json::array();
-    for (const auto& s : result.names)
-        names.push_back(name_json(s));
+    Json names = sample_list(result.names, name_json);
+    out["names_omitted"] = result.names.size() - names.size();
     out["names"] = std::move(names);
     out["names_dropped"] = result.names_dropped;
     return out;
+}
+
+Json to_json(const analysis::dns::DnsTransaction& t) {
+    return transaction_json(t);
 }
 
 }  // namespace botscope::report

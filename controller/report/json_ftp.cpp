@@ -130,14 +130,17 @@ Json session_json(const FtpSession& s) {
 
 Json to_json(const analysis::ftp::FtpResult& result) {
     Json j;
-    Json sessions = Json::array();
-    for (const auto& s : result.sessions)
-        sessions.push_back(session_json(s));
+    Json sessions = sample_list(result.sessions, session_json);
+    j["omitted"] = result.sessions_seen - sessions.size();
     j["sessions"] = std::move(sessions);
     j["sessions_seen"] = result.sessions_seen;
     j["sessions_dropped"] = result.sessions_dropped;
     j["transfers_seen"] = result.transfers_seen;
     return j;
+}
+
+Json to_json(const analysis::ftp::FtpSession& s) {
+    return session_json(s);
 }
 
 }  // namespace botscope::report

@@ -126,11 +126,16 @@ Json to_json(const analysis::http::HttpResult& result) {
     j["unmatched_responses"] = result.unmatched_responses;
     j["executables"] = result.executables;
     j["dropped"] = result.dropped;
-    Json txns = Json::array();
-    for (const auto& t : result.transactions)
-        txns.push_back(transaction_json(t));
+    const std::uint64_t count = result.transactions.size() + result.dropped;
+    Json txns = sample_list(result.transactions, transaction_json);
+    j["count"] = count;
+    j["omitted"] = count - txns.size();
     j["transactions"] = std::move(txns);
     return j;
+}
+
+Json to_json(const analysis::http::HttpTransaction& t) {
+    return transaction_json(t);
 }
 
 }  // namespace botscope::report

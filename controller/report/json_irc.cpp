@@ -181,9 +181,17 @@ Json session_json(const IrcSession& s) {
 
 Json to_json(const analysis::irc::IrcResult& result) {
     Json j;
-    j["sessions"] = list_json(result.sessions, session_json);
+    const std::uint64_t count = result.sessions.size() + result.sessions_dropped;
+    Json sessions = sample_list(result.sessions, session_json);
+    j["count"] = count;
+    j["omitted"] = count - sessions.size();
+    j["sessions"] = std::move(sessions);
     j["sessions_dropped"] = result.sessions_dropped;
     return j;
+}
+
+Json to_json(const analysis::irc::IrcSession& s) {
+    return session_json(s);
 }
 
 }  // namespace botscope::report

@@ -6,8 +6,12 @@
 
 namespace botscope::report {
 
-/// {"sessions": [{flow, shell, operator, connect_back, banner, start, end, output_bytes,
-///  commands: [{ts, text, truncated?}], commands_dropped}], "dropped": N}.
+/// {"count", "omitted", "sessions": [sample of {flow, shell, operator, connect_back, banner, start,
+/// end, output_bytes,
+///  commands: [{ts, text, truncated?}], commands_dropped}], "dropped"}.
 Json to_json(const analysis::shell::ShellResult& result);
+
+/// One session, as in the report's list and in shell.jsonl.
+Json to_json(const analysis::shell::ShellSession& s);
 
 }  // namespace botscope::report

@@ -141,9 +141,8 @@ Json session_json(const SmtpSession& s) {
 
 Json to_json(const analysis::smtp::SmtpResult& result) {
     Json j;
-    Json sessions = Json::array();
-    for (const auto& s : result.sessions)
-        sessions.push_back(session_json(s));
+    Json sessions = sample_list(result.sessions, session_json);
+    j["omitted"] = result.sessions_seen - sessions.size();
     j["sessions"] = std::move(sessions);
     j["sessions_seen"] = result.sessions_seen;
     j["sessions_dropped"] = result.sessions_dropped;
@@ -151,6 +150,10 @@ Json to_json(const analysis::smtp::SmtpResult& result) {
     j["messages_dropped"] = result.messages_dropped;
     j["recipients_seen"] = result.recipients_seen;
     return j;
+}
+
+Json to_json(const analysis::smtp::SmtpSession& s) {
+    return session_json(s);
 }
 
 }  // namespace botscope::report

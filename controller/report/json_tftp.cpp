@@ -71,14 +71,19 @@ Json transfer_json(const TftpTransfer& t) {
 
 Json to_json(const analysis::tftp::TftpResult& result) {
     Json j;
-    Json transfers = Json::array();
-    for (const auto& t : result.transfers)
-        transfers.push_back(transfer_json(t));
+    const std::uint64_t count = result.transfers.size() + result.dropped;
+    Json transfers = sample_list(result.transfers, transfer_json);
+    j["count"] = count;
+    j["omitted"] = count - transfers.size();
     j["transfers"] = std::move(transfers);
     j["dropped"] = result.dropped;
     j["evicted"] = result.evicted;
     j["unmatched_datagrams"] = result.unmatched_datagrams;
     return j;
+}
+
+Json to_json(const analysis::tftp::TftpTransfer& t) {
+    return transfer_json(t);
 }
 
 }  // namespace botscope::report

@@ -6,6 +6,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "report/json_dns.h"
+#include "report/json_ftp.h"
+#include "report/json_http.h"
+#include "report/json_irc.h"
+#include "report/json_shell.h"
+#include "report/json_smtp.h"
+#include "report/json_tftp.h"
 #include "report/json_writer.h"
 
 namespace botscope::report {
@@ -61,10 +68,18 @@ std::string flow_line(const FlowRecord& r) {
     return s;
 }
 
+std::span<const char* const> JsonlLogs::names() {
+    static constexpr const char* kNames[kKinds] = {"flows.jsonl", "dns.jsonl",  "http.jsonl",
+                                                   "irc.jsonl",   "smtp.jsonl", "ftp.jsonl",
+                                                   "tftp.jsonl",  "shell.jsonl"};
+    return kNames;
+}
+
 std::unique_ptr<JsonlLogs> JsonlLogs::open(const fs::path& dir, std::string& error) {
     std::unique_ptr<JsonlLogs> logs(new JsonlLogs(dir));
-    logs->flows_.name = "flows.jsonl";
-    for (Log* log : {&logs->flows_}) {
+    for (std::size_t k = 0; k < kKinds; ++k) {
+        Log* log = &logs->logs_[k];
+        log->name = names()[k];
         fs::path p = dir / part_name(log->name);
         int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0 || !(log->f = ::fdopen(fd, "w"))) {
@@ -74,7 +89,9 @@ std::unique_ptr<JsonlLogs> JsonlLogs::open(const fs::path& dir, std::string& err
             logs->discard();
             return nullptr;
         }
-        log->buf.reserve(kFlushBytes + 4096);
+        // Flows are most of the lines; the others grow their buffer when they have any.
+        if (k == kFlows)
+            log->buf.reserve(kFlushBytes + 4096);
     }
     return logs;
 }
@@ -85,13 +102,13 @@ JsonlLogs::~JsonlLogs() {
 }
 
 void JsonlLogs::discard() {
-    for (Log* log : {&flows_}) {
-        if (log->f) {
-            std::fclose(log->f);
-            log->f = nullptr;
+    for (Log& log : logs_) {
+        if (log.f) {
+            std::fclose(log.f);
+            log.f = nullptr;
         }
         std::error_code ec;
-        fs::remove(dir_ / part_name(log->name), ec);
+        fs::remove(dir_ / part_name(log.name), ec);
     }
 }
 
@@ -110,32 +127,64 @@ void JsonlLogs::finish_line(Log& log) {
 }
 
 void JsonlLogs::flow(const FlowRecord& r) {
-    JsonWriter w(flows_.buf);
+    Log& log = logs_[kFlows];
+    JsonWriter w(log.buf);
     write_flow(w, r);
-    finish_line(flows_);
+    finish_line(log);
+}
+
+template <typename Record>
+void JsonlLogs::write(Kind kind, const Record& r) {
+    // Protocol records are few beside flows; the report's own serialiser keeps one definition
+    // of their fields.
+    Log& log = logs_[kind];
+    log.buf += to_json(r).dump(-1, ' ', false, Json::error_handler_t::replace);
+    finish_line(log);
+}
+
+void JsonlLogs::dns(const analysis::dns::DnsTransaction& t) {
+    write(kDns, t);
+}
+void JsonlLogs::http(const analysis::http::HttpTransaction& t) {
+    write(kHttp, t);
+}
+void JsonlLogs::irc(const analysis::irc::IrcSession& s) {
+    write(kIrc, s);
+}
+void JsonlLogs::smtp(const analysis::smtp::SmtpSession& s) {
+    write(kSmtp, s);
+}
+void JsonlLogs::ftp(const analysis::ftp::FtpSession& s) {
+    write(kFtp, s);
+}
+void JsonlLogs::shell(const analysis::shell::ShellSession& s) {
+    write(kShell, s);
+}
+void JsonlLogs::tftp(const analysis::tftp::TftpTransfer& t) {
+    write(kTftp, t);
 }
 
 std::string JsonlLogs::commit() {
     std::string err;
-    for (Log* log : {&flows_}) {
-        flush(*log);
-        if (log->error == 0 && (std::fflush(log->f) != 0 || ::fsync(fileno(log->f)) != 0))
-            log->error = errno;
-        if (log->error != 0 && err.empty())
-            err = "cannot write " + (dir_ / part_name(log->name)).string() + ": " +
-                  std::strerror(log->error);
+    for (Log& log : logs_) {
+        flush(log);
+        if (log.error == 0 && (std::fflush(log.f) != 0 || ::fsync(fileno(log.f)) != 0))
+            log.error = errno;
+        if (log.error != 0 && err.empty())
+            err = "cannot write " + (dir_ / part_name(log.name)).string() + ": " +
+                  std::strerror(log.error);
     }
     if (!err.empty()) {
         discard();
         return err;
     }
-    for (Log* log : {&flows_}) {
-        std::fclose(log->f);
-        log->f = nullptr;
+    for (Log& log : logs_) {
+        std::fclose(log.f);
+        log.f = nullptr;
         std::error_code ec;
-        fs::rename(dir_ / part_name(log->name), dir_ / log->name, ec);
+        fs::rename(dir_ / part_name(log.name), dir_ / log.name, ec);
         if (ec && err.empty())
-            err = "cannot rename " + (dir_ / part_name(log->name)).string() + ": " + ec.message();
+            err = "cannot rename " + (dir_ / part_name(log.name)).string() + ": " + ec.message();
     }
     committed_ = err.empty();
     if (!committed_)
@@ -144,7 +193,10 @@ std::string JsonlLogs::commit() {
 }
 
 std::vector<JsonlLogs::LogFile> JsonlLogs::files() const {
-    return {{flows_.name, flows_.records}};
+    std::vector<LogFile> out;
+    for (const Log& log : logs_)
+        out.push_back({log.name, log.records});
+    return out;
 }
 
 }  // namespace botscope::report

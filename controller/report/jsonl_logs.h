@@ -7,14 +7,17 @@
 // Each log is written as `<name>.part` and renamed only by commit(): a folder never holds a
 // half-written log under its final name, and an analysis that fails leaves none.
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "analysis/log_sink.h"
+#include "analysis/network_result.h"
 
 namespace botscope::report {
 
@@ -29,6 +32,9 @@ public:
         std::uint64_t records = 0;
     };
 
+    /// The file names of the logs, in the order the report lists them.
+    static std::span<const char* const> names();
+
     /// Opens the logs in `dir`, which must exist. Null, with `error` naming the file and the
     /// cause, when one cannot be created.
     static std::unique_ptr<JsonlLogs> open(const std::filesystem::path& dir, std::string& error);
@@ -37,6 +43,13 @@ public:
     JsonlLogs& operator=(const JsonlLogs&) = delete;
 
     void flow(const analysis::FlowRecord& r) override;
+    void dns(const analysis::dns::DnsTransaction& t) override;
+    void http(const analysis::http::HttpTransaction& t) override;
+    void irc(const analysis::irc::IrcSession& s) override;
+    void smtp(const analysis::smtp::SmtpSession& s) override;
+    void ftp(const analysis::ftp::FtpSession& s) override;
+    void shell(const analysis::shell::ShellSession& s) override;
+    void tftp(const analysis::tftp::TftpTransfer& t) override;
 
     /// Writes out, syncs and gives every log its final name. Empty on success, else one line
     /// naming the file and the cause (the parts are then removed).
@@ -52,13 +65,17 @@ private:
         std::uint64_t records = 0;
         int error = 0;  // errno of the first failed write
     };
+    enum Kind : std::size_t { kFlows, kDns, kHttp, kIrc, kSmtp, kFtp, kTftp, kShell, kKinds };
+
     explicit JsonlLogs(std::filesystem::path dir) : dir_(std::move(dir)) {}
     void flush(Log& log);
     void finish_line(Log& log);
+    template <typename Record>
+    void write(Kind kind, const Record& r);
     void discard();
 
     std::filesystem::path dir_;
-    Log flows_;
+    std::array<Log, kKinds> logs_;
     bool committed_ = false;
 };
 

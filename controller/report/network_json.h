@@ -23,8 +23,7 @@ Json network_to_json(const analysis::NetworkResult& net);
 
 /// The whole document for a capture analysed on its own.
 Json pcap_report(const std::string& path, const analysis::NetworkResult& net,
-                 const analysis::detect::BehaviorResult& behavior,
-                 const JsonlLogs* logs = nullptr);
+                 const analysis::detect::BehaviorResult& behavior, const JsonlLogs* logs = nullptr);
 
 /// The report's `logs` part: each log written beside it and its count of records.
 Json logs_json(const JsonlLogs& logs);

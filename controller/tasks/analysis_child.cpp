@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <vector>
+
+#include "report/jsonl_logs.h"
 
 namespace botscope::tasks {
 
@@ -52,7 +54,7 @@ AnalysisRun analyse_in_child(const std::filesystem::path& analyzer,
                              const std::string& host, const AnalysisLimits& limits) {
     AnalysisRun run;
     std::vector<std::string> argv = {analyzer.string(), "analyze-pcap", pcap.string(), "--json",
-                                     "--quiet", "--logs", dir.string()};
+                                     "--quiet",         "--logs",       dir.string()};
     if (!host.empty()) {
         argv.push_back("--host");
         argv.push_back(host);
@@ -117,17 +119,17 @@ AnalysisRun analyse_in_child(const std::filesystem::path& analyzer,
         std::uint64_t rss = resident_bytes(pid);
         run.peak_rss_bytes = std::max(run.peak_rss_bytes, rss);
         if (stdout_text.size() > kMaxReportBytes) {
-            limit_hit = "the analysis wrote a report over " +
-                        std::to_string(kMaxReportBytes >> 20) + " MB";
+            limit_hit =
+                "the analysis wrote a report over " + std::to_string(kMaxReportBytes >> 20) + " MB";
         } else if (rss > limits.memory_bytes) {
             limit_hit = "the analysis grew past analysis_memory_mb (" +
                         std::to_string(limits.memory_bytes >> 20) + " MB resident)";
         } else if (std::chrono::steady_clock::now() >= deadline) {
-            limit_hit = "the analysis ran past analysis_timeout (" +
-                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                           limits.timeout)
-                                           .count()) +
-                        " s)";
+            limit_hit =
+                "the analysis ran past analysis_timeout (" +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(limits.timeout).count()) +
+                " s)";
         }
         if (!limit_hit.empty()) {
             ::kill(pid, SIGKILL);
@@ -144,11 +146,13 @@ AnalysisRun analyse_in_child(const std::filesystem::path& analyzer,
         std::max(run.peak_rss_bytes, static_cast<std::uint64_t>(ru.ru_maxrss) << 10);
     run.ok = limit_hit.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!run.ok) {
-        // A child killed mid-write leaves its logs as .part files (jsonl_logs.h): gone with it.
+        // A child killed mid-write leaves its logs as .part files (jsonl_logs.h), or some
+        // renamed and others not: a failed analysis leaves none.
         std::error_code ec;
-        for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-            if (e.path().extension() == ".part" && e.path().stem().extension() == ".jsonl")
-                std::filesystem::remove(e.path(), ec);
+        for (const char* name : report::JsonlLogs::names()) {
+            std::filesystem::remove(dir / name, ec);
+            std::filesystem::remove(dir / (std::string(name) + ".part"), ec);
+        }
     }
     if (!limit_hit.empty()) {
         run.error = limit_hit + "; killed";

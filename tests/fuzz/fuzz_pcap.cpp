@@ -1,15 +1,52 @@
 // The whole capture path: file header, records, link/IP/transport decoding, fragments, TCP
-// reassembly, protocol detection and every analyzer, then the JSON report.
+// reassembly, protocol detection and every analyzer, then the JSON report, and every record
+// as its log writes it.
 
 #include <cstdint>
 #include <span>
 
+#include "analysis/log_sink.h"
 #include "analysis/pcap_source.h"
+#include "report/json_dns.h"
+#include "report/json_ftp.h"
+#include "report/json_http.h"
+#include "report/json_irc.h"
+#include "report/json_shell.h"
+#include "report/json_smtp.h"
+#include "report/json_tftp.h"
+#include "report/jsonl_logs.h"
 #include "report/network_json.h"
 
+namespace {
+
+using namespace botscope::analysis;
+using botscope::report::Json;
+using botscope::report::to_json;
+
+/// Serialises each record as jsonl_logs.h does, into nothing: no files in a fuzz run.
+class DiscardingSink final : public LogSink {
+public:
+    void flow(const FlowRecord& r) override { use(botscope::report::flow_line(r)); }
+    void dns(const dns::DnsTransaction& t) override { line(to_json(t)); }
+    void http(const http::HttpTransaction& t) override { line(to_json(t)); }
+    void irc(const irc::IrcSession& s) override { line(to_json(s)); }
+    void smtp(const smtp::SmtpSession& s) override { line(to_json(s)); }
+    void ftp(const ftp::FtpSession& s) override { line(to_json(s)); }
+    void shell(const shell::ShellSession& s) override { line(to_json(s)); }
+    void tftp(const tftp::TftpTransfer& t) override { line(to_json(t)); }
+
+private:
+    void line(const Json& j) { use(j.dump(-1, ' ', false, Json::error_handler_t::replace)); }
+    void use(const std::string& s) { bytes_ += s.size(); }
+    std::size_t bytes_ = 0;
+};
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    auto out = botscope::analysis::analyze_capture_bytes({data, size});
-    if (out.error == botscope::analysis::CaptureError::kNone) {
+    DiscardingSink sink;
+    auto out = analyze_capture_bytes({data, size}, &sink);
+    if (out.error == CaptureError::kNone) {
         auto doc = botscope::report::dump(
             botscope::report::pcap_report("<fuzz>", out.result, out.behavior));
         (void)doc;

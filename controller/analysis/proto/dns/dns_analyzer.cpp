@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analysis/log_sink.h"
 #include "util/text.h"
 
 namespace botscope::analysis::dns {
@@ -92,9 +93,35 @@ void TransactionTracker::on_message(const MessageMeta& meta, const DnsMessage& m
 }
 
 void TransactionTracker::forget_flow(FlowId flow) {
-    auto first = pending_.lower_bound({flow, 0});
-    auto last = pending_.upper_bound({flow, 0xFFFF});
-    pending_.erase(first, last);
+    auto it = pending_.lower_bound({flow, 0});
+    while (it != pending_.end() && it->first.first == flow)
+        it = close(it);
+}
+
+TransactionTracker::Pending::iterator TransactionTracker::close(Pending::iterator it) {
+    Open& o = it->second;
+    if (logs_ != nullptr)
+        logs_->dns(txn(o));
+    if (o.index == kUnkept)
+        --unkept_open_;
+    return pending_.erase(it);
+}
+
+void TransactionTracker::open(const Pending::key_type& key, DnsTransaction&& t,
+                              const MessageMeta& meta, Weirds* weirds) {
+    if (!full(meta, weirds)) {
+        result_.transactions.push_back(std::move(t));
+        pending_.insert_or_assign(key, Open{result_.transactions.size() - 1, {}});
+        return;
+    }
+    if (logs_ == nullptr)
+        return;
+    if (unkept_open_ >= kMaxOpenUnkept) {
+        logs_->dns(t);
+        return;
+    }
+    pending_.insert_or_assign(key, Open{kUnkept, std::move(t)});
+    ++unkept_open_;
 }
 
 bool TransactionTracker::full(const MessageMeta& meta, Weirds* weirds) {
@@ -140,17 +167,15 @@ void TransactionTracker::on_query(const MessageMeta& meta, const DnsMessage& msg
     }
     const auto key = std::make_pair(meta.flow, msg.header.id);
     if (auto it = pending_.find(key); it != pending_.end()) {
-        DnsTransaction& t = result_.transactions[it->second];
+        DnsTransaction& t = txn(it->second);
         if (t.query_seen && !t.answered && same_question(t, q)) {
             ++t.retransmissions;
             return;
         }
         // The id was reused (answered, or a different question): the old transaction is
         // closed as it stands and a response from now on belongs to the new one.
-        pending_.erase(it);
+        close(it);
     }
-    if (full(meta, weirds))
-        return;
 
     const bool mdns = is_mdns(meta);
     DnsTransaction t;
@@ -171,11 +196,10 @@ void TransactionTracker::on_query(const MessageMeta& meta, const DnsMessage& msg
         t.qclass = mdns ? static_cast<std::uint16_t>(q->qclass & 0x7FFF) : q->qclass;
     }
     t.malformed = has_problem(msg);
-    result_.transactions.push_back(std::move(t));
-    pending_[key] = result_.transactions.size() - 1;
+    open(key, std::move(t), meta, weirds);
 }
 
-void TransactionTracker::fill_response(DnsTransaction& t, const MessageMeta& meta,
+void TransactionTracker::fill_response(DnsTransaction& t, bool kept, const MessageMeta& meta,
                                        const DnsMessage& msg, Weirds* weirds) {
     const DnsHeader& h = msg.header;
     t.answered = true;
@@ -198,8 +222,10 @@ void TransactionTracker::fill_response(DnsTransaction& t, const MessageMeta& met
     for (const DnsRecord& rec : msg.records) {
         if (rec.type == kTypeOpt)
             continue;  // EDNS parameters, not an answer
+        // Only records kept in the result count towards its total; the others live until
+        // their transaction is logged.
         if (t.answers.size() >= kMaxAnswersPerTransaction ||
-            result_.stored_answers >= kMaxStoredAnswers) {
+            (kept && result_.stored_answers >= kMaxStoredAnswers)) {
             ++dropped;
             continue;
         }
@@ -211,11 +237,13 @@ void TransactionTracker::fill_response(DnsTransaction& t, const MessageMeta& met
         a.ttl = rec.ttl;
         a.rdata = rec.rdata;
         t.answers.push_back(std::move(a));
-        ++result_.stored_answers;
+        if (kept)
+            ++result_.stored_answers;
     }
     if (dropped != 0) {
         t.answers_dropped += dropped;
-        result_.answers_dropped += dropped;
+        if (kept)
+            result_.answers_dropped += dropped;
         add_weird(weirds, kWeirdAnswerLimit, meta.ts, meta.flow,
                   std::to_string(dropped) + " records not kept for " + t.query);
     }
@@ -249,9 +277,9 @@ void TransactionTracker::on_response(const MessageMeta& meta, const DnsMessage& 
     const DnsQuestion* q = msg.questions.empty() ? nullptr : &msg.questions.front();
     const auto key = std::make_pair(meta.flow, msg.header.id);
     if (auto it = pending_.find(key); it != pending_.end()) {
-        DnsTransaction& t = result_.transactions[it->second];
+        DnsTransaction& t = txn(it->second);
         if (!t.answered) {
-            fill_response(t, meta, msg, weirds);
+            fill_response(t, it->second.index != kUnkept, meta, msg, weirds);
             note_resolution(t.query, meta, msg, weirds);
             return;
         }
@@ -283,11 +311,8 @@ void TransactionTracker::on_response(const MessageMeta& meta, const DnsMessage& 
     }
     // Even when the transaction cannot be kept, the name summary learns what it resolved to.
     note_resolution(t.query, meta, msg, weirds);
-    if (full(meta, weirds))
-        return;
-    fill_response(t, meta, msg, weirds);
-    result_.transactions.push_back(std::move(t));
-    pending_[key] = result_.transactions.size() - 1;
+    fill_response(t, result_.transactions.size() < kMaxTransactions, meta, msg, weirds);
+    open(key, std::move(t), meta, weirds);
 }
 
 // ---------------------------------------------------------------------------------------------

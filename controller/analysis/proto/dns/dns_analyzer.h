@@ -7,7 +7,11 @@
 // arrives without a query (capture started late) still becomes a transaction.
 //
 // Limits:
-//   kMaxTransactions          10,000  transactions kept (later ones counted in `dropped`)
+//   kMaxTransactions          10,000  transactions kept in memory (later ones counted in
+//                                     `dropped`; with a log sink every one is logged)
+//   kMaxOpenUnkept            4,096   transactions past kMaxTransactions waiting for their
+//                                     response before being logged; past it a new one is
+//                                     logged at once (its response is then logged unmatched)
 //   kMaxAnswersPerTransaction 16      records kept per response (the rest counted)
 //   kMaxStoredAnswers         50,000  records kept across all transactions
 //   kMaxNames                 2,000   distinct names in the summary
@@ -32,6 +36,7 @@
 namespace botscope::analysis::dns {
 
 inline constexpr std::size_t kMaxTransactions = 10'000;
+inline constexpr std::size_t kMaxOpenUnkept = 4'096;
 inline constexpr std::size_t kMaxAnswersPerTransaction = 16;
 inline constexpr std::size_t kMaxStoredAnswers = 50'000;
 inline constexpr std::size_t kMaxNames = 2'000;
@@ -183,30 +188,48 @@ struct MessageMeta {
     Endpoint dst;
 };
 
-/// Pairs queries and responses into DnsResult. Shared by the UDP and TCP analyzers; keeps one
-/// pending entry per kept transaction, so its memory is bounded by kMaxTransactions.
+/// Pairs queries and responses into DnsResult, and hands each transaction to the log sink
+/// once it is closed (its flow ended or its id was reused). Shared by the UDP and TCP
+/// analyzers. It keeps one pending entry per open transaction: those kept in the result
+/// (at most kMaxTransactions) and, with a sink, at most kMaxOpenUnkept others.
 class TransactionTracker {
 public:
-    explicit TransactionTracker(DnsResult& result) : result_(result) {}
+    TransactionTracker(DnsResult& result, LogSink* logs) : result_(result), logs_(logs) {}
 
     /// Records one message whose header was read.
     void on_message(const MessageMeta& meta, const DnsMessage& msg, Weirds* weirds);
 
-    /// The flow is over: its transaction ids may be reused by a later flow.
+    /// The flow is over: its transactions are closed and their ids may be reused.
     void forget_flow(FlowId flow);
 
 private:
+    static constexpr std::size_t kUnkept = static_cast<std::size_t>(-1);
+    struct Open {
+        std::size_t index = kUnkept;  ///< in result_.transactions, or kUnkept: held in `own`
+        DnsTransaction own;
+    };
+    using Pending = std::map<std::pair<FlowId, std::uint16_t>, Open>;
+
     void on_query(const MessageMeta& meta, const DnsMessage& msg, Weirds* weirds);
     void on_response(const MessageMeta& meta, const DnsMessage& msg, Weirds* weirds);
-    void fill_response(DnsTransaction& t, const MessageMeta& meta, const DnsMessage& msg,
+    void fill_response(DnsTransaction& t, bool kept, const MessageMeta& meta, const DnsMessage& msg,
                        Weirds* weirds);
     void note_resolution(std::string_view name, const MessageMeta& meta, const DnsMessage& msg,
                          Weirds* weirds);
     DnsNameSummary* summary_for(std::string_view name, const MessageMeta& meta, Weirds* weirds);
     bool full(const MessageMeta& meta, Weirds* weirds);
+    DnsTransaction& txn(Open& o) {
+        return o.index == kUnkept ? o.own : result_.transactions[o.index];
+    }
+    /// Keeps `t` in the result if there is room, else holds it for the log.
+    void open(const Pending::key_type& key, DnsTransaction&& t, const MessageMeta& meta,
+              Weirds* weirds);
+    Pending::iterator close(Pending::iterator it);
 
     DnsResult& result_;
-    std::map<std::pair<FlowId, std::uint16_t>, std::size_t> pending_;
+    LogSink* logs_;
+    Pending pending_;
+    std::size_t unkept_open_ = 0;
 };
 
 /// Per-flow decision of whether the traffic is DNS: confirmed by one well-formed message,
@@ -220,7 +243,8 @@ struct FlowGate {
 /// DNS, mDNS and LLMNR over UDP. One instance serves every UDP flow it claims.
 class DnsUdpAnalyzer final : public DatagramAnalyzer {
 public:
-    explicit DnsUdpAnalyzer(DnsResult& result) : result_(result), tracker_(result) {}
+    explicit DnsUdpAnalyzer(DnsResult& result, LogSink* logs = nullptr)
+        : result_(result), tracker_(result, logs) {}
 
     /// Claims flows to or from ports 53, 5353 and 5355, and on any other port (but NetBIOS
     /// 137/138) a payload that check_plausible() accepts as a whole message.
@@ -239,7 +263,7 @@ private:
 class DnsTcpAnalyzer final : public StreamAnalyzer {
 public:
     DnsTcpAnalyzer(const AnalyzerContext& ctx, DnsResult& result)
-        : ctx_(ctx), result_(result), tracker_(result) {}
+        : ctx_(ctx), result_(result), tracker_(result, ctx.logs) {}
 
     void on_data(Direction dir, std::span<const std::uint8_t> data, Timestamp ts) override;
     void on_gap(Direction dir, std::uint64_t len, Timestamp ts) override;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "analysis/greeting_probe.h"
+#include "analysis/log_sink.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -64,8 +65,8 @@ ProbeResult probe(const ProbeInput& in) {
 
 // ---- analyzer ----
 
-FtpAnalyzer::FtpAnalyzer(const AnalyzerContext& ctx, FtpResult& result)
-    : ctx_(ctx), result_(result) {
+FtpAnalyzer::FtpAnalyzer(const AnalyzerContext& ctx, FtpResult& result, const DataStreams* streams)
+    : ctx_(ctx), streams_(streams), result_(result) {
     session_.ts = ctx.flow.start;
     session_.flow = ctx.flow.id;
     session_.orig = ctx.flow.orig;
@@ -123,6 +124,18 @@ void FtpAnalyzer::on_end(Timestamp ts) {
     session_.gave_up = gave_up();
     ++result_.sessions_seen;
     result_.transfers_seen += session_.transfers_seen;
+    if (ctx_.logs != nullptr) {
+        // The data connections usually close before the control connection: the logged
+        // session names them. The result's copy is matched again once every flow has ended.
+        if (streams_ != nullptr) {
+            FtpSession logged = session_;
+            std::vector<bool> used(streams_->list.size(), false);
+            attach_data_streams(logged, *streams_, used);
+            ctx_.logs->ftp(logged);
+        } else {
+            ctx_.logs->ftp(session_);
+        }
+    }
     if (result_.sessions.size() >= kMaxSessions) {
         ++result_.sessions_dropped;
         weird("ftp_session_limit", ts);
@@ -601,26 +614,29 @@ void FtpAnalyzer::weird(std::string_view name, Timestamp ts, std::string_view de
 
 void attach_data_streams(FtpResult& result, const DataStreams& streams) {
     std::vector<bool> used(streams.list.size(), false);
-    for (auto& session : result.sessions) {
-        for (auto& t : session.transfers) {
-            if (!t.data)
+    for (auto& session : result.sessions)
+        attach_data_streams(session, streams, used);
+}
+
+void attach_data_streams(FtpSession& session, const DataStreams& streams, std::vector<bool>& used) {
+    for (auto& t : session.transfers) {
+        if (!t.data)
+            continue;
+        // The first unused data connection to the announced endpoint that opened after
+        // the announcement and before the transfer's final reply.
+        for (std::size_t i = 0; i < streams.list.size(); ++i) {
+            const DataStream& d = streams.list[i];
+            if (used[i] || d.service != "ftp-data" || d.resp != t.data->endpoint ||
+                d.start < t.data->ts || (t.reply_ts != 0 && d.start > t.reply_ts))
                 continue;
-            // The first unused data connection to the announced endpoint that opened after
-            // the announcement and before the transfer's final reply.
-            for (std::size_t i = 0; i < streams.list.size(); ++i) {
-                const DataStream& d = streams.list[i];
-                if (used[i] || d.service != "ftp-data" || d.resp != t.data->endpoint ||
-                    d.start < t.data->ts || (t.reply_ts != 0 && d.start > t.reply_ts))
-                    continue;
-                used[i] = true;
-                t.data_flow = d.flow;
-                t.data_bytes = d.size;
-                t.md5 = d.md5;
-                t.sha256 = d.sha256;
-                t.data_complete = !d.gap && d.closed && !d.md5.empty();
-                t.file_kind = d.kind;
-                break;
-            }
+            used[i] = true;
+            t.data_flow = d.flow;
+            t.data_bytes = d.size;
+            t.md5 = d.md5;
+            t.sha256 = d.sha256;
+            t.data_complete = !d.gap && d.closed && !d.md5.empty();
+            t.file_kind = d.kind;
+            break;
         }
     }
 }

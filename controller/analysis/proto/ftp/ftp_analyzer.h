@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "analysis/analyzer.h"
-#include "analysis/proto/ftp/ftp_parser.h"
 #include "analysis/engine/stream_digest.h"
+#include "analysis/proto/ftp/ftp_parser.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis::ftp {
@@ -159,7 +159,10 @@ ProbeResult probe(const ProbeInput& in);
 
 class FtpAnalyzer final : public StreamAnalyzer {
 public:
-    FtpAnalyzer(const AnalyzerContext& ctx, FtpResult& result);
+    /// `streams` are the engine's digested data connections: a session's transfers are
+    /// matched with those already closed when it is logged.
+    FtpAnalyzer(const AnalyzerContext& ctx, FtpResult& result,
+                const DataStreams* streams = nullptr);
 
     void on_data(Direction dir, std::span<const std::uint8_t> data, Timestamp ts) override;
     void on_gap(Direction dir, std::uint64_t len, Timestamp ts) override;
@@ -215,6 +218,7 @@ private:
     void weird(std::string_view name, Timestamp ts, std::string_view detail = {});
 
     AnalyzerContext ctx_;
+    const DataStreams* streams_;
     FtpResult& result_;
     FtpSession session_;
 
@@ -245,5 +249,7 @@ private:
 /// Fills each transfer's data-connection fields from the digested FTP data connections
 /// (matched by the announced endpoint and time). Called once every flow has ended.
 void attach_data_streams(FtpResult& result, const DataStreams& streams);
+/// The same for one session; `used` marks the streams already matched (one per stream).
+void attach_data_streams(FtpSession& session, const DataStreams& streams, std::vector<bool>& used);
 
 }  // namespace botscope::analysis::ftp

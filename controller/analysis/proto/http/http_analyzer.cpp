@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "analysis/log_sink.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -627,6 +628,8 @@ void HttpAnalyzer::record(HttpTransaction&& t, Timestamp ts) {
         ++result_.requests;
     if (t.has_response)
         ++result_.responses;
+    if (ctx_.logs != nullptr)
+        ctx_.logs->http(t);
     if (recorded_ >= kMaxTransactionsPerConnection ||
         result_.transactions.size() >= kMaxTransactions) {
         ++result_.dropped;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analysis/log_sink.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -188,6 +189,8 @@ void IrcAnalyzer::on_end(Timestamp ts) {
     session_.end = ts;
     if (session_.start == 0)
         session_.start = ts;
+    if (ctx_.logs != nullptr)
+        ctx_.logs->irc(session_);
 
     if (result_.sessions.size() >= kMaxSessions) {
         ++result_.sessions_dropped;

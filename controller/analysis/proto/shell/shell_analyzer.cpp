@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "analysis/log_sink.h"
+
 namespace botscope::analysis::shell {
 
 namespace {
@@ -110,11 +112,6 @@ void ShellAnalyzer::on_end(Timestamp ts) {
     Side& op = sides_[static_cast<std::size_t>(1 - shell)];
     if (auto rest = op.lines.flush(); rest && !rest->continued)
         add_line(op, rest->text, false, ts);
-    if (result_.sessions.size() >= kMaxSessions) {
-        if (result_.dropped++ == 0)
-            ctx_.weird(kAnalyzerName, "shell_session_limit", ts);
-        return;
-    }
     ShellSession s;
     s.flow = ctx_.flow.id;
     const bool orig_is_shell = shell == static_cast<int>(Direction::kOrig);
@@ -127,6 +124,13 @@ void ShellAnalyzer::on_end(Timestamp ts) {
     s.commands = std::move(op.typed);
     s.commands_dropped = op.typed_dropped;
     s.output_bytes = sh.bytes;
+    if (ctx_.logs != nullptr)
+        ctx_.logs->shell(s);
+    if (result_.sessions.size() >= kMaxSessions) {
+        if (result_.dropped++ == 0)
+            ctx_.weird(kAnalyzerName, "shell_session_limit", ts);
+        return;
+    }
     result_.sessions.push_back(std::move(s));
 }
 

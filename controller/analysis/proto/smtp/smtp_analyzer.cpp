@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "analysis/greeting_probe.h"
+#include "analysis/log_sink.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -183,6 +184,8 @@ void SmtpAnalyzer::on_end(Timestamp ts) {
     ++result_.sessions_seen;
     result_.messages_seen += session_.messages_seen;
     result_.recipients_seen += session_.recipients_seen;
+    if (ctx_.logs != nullptr)
+        ctx_.logs->smtp(session_);
 
     const std::size_t budget =
         kMaxMessagesPerResult - std::min(kMaxMessagesPerResult, result_.messages_stored);

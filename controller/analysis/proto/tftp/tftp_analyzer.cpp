@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "analysis/log_sink.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -57,7 +58,7 @@ const char* operation_name(Operation op) {
     return "unknown";
 }
 
-TftpAnalyzer::TftpAnalyzer(TftpResult& result) : result_(result) {}
+TftpAnalyzer::TftpAnalyzer(TftpResult& result, LogSink* logs) : result_(result), logs_(logs) {}
 
 std::optional<TftpAnalyzer::Match> TftpAnalyzer::match(const Datagram& d) const {
     // The client is whichever endpoint has an open transfer with the other side's address.
@@ -420,6 +421,8 @@ TftpAnalyzer::LiveMap::iterator TftpAnalyzer::finalize(LiveMap::iterator it, Wei
             flow_keys_.erase(f);
     }
     auto next = live_.erase(it);
+    if (logs_ != nullptr)
+        logs_->tftp(rec);
     if (result_.transfers.size() < kMaxTransfers) {
         result_.transfers.push_back(std::move(rec));
     } else {

@@ -149,7 +149,7 @@ struct TftpResult {
 /// One per engine: tracks every TFTP transfer of the capture.
 class TftpAnalyzer final : public DatagramAnalyzer {
 public:
-    explicit TftpAnalyzer(TftpResult& result);
+    explicit TftpAnalyzer(TftpResult& result, LogSink* logs = nullptr);
 
     /// Claims (a) a flow whose datagram is a well-formed RRQ/WRQ (any port; the file name may
     /// be empty), or any RRQ/WRQ opcode sent to port 69; (b) a flow carrying DATA, ACK, ERROR
@@ -197,6 +197,7 @@ private:
     LiveMap::iterator finalize(LiveMap::iterator it, Weirds* weirds);
 
     TftpResult& result_;
+    LogSink* logs_;
     LiveMap live_;
     // Request and data flows of open transfers, so on_flow_end can find them.
     std::map<FlowId, Key> flow_keys_;
