@@ -4,14 +4,14 @@
 #include <tuple>
 
 #include "analysis/network_result.h"
+#include "analysis/proto/dns/dns_json.h"
+#include "analysis/proto/ftp/ftp_json.h"
+#include "analysis/proto/http/http_json.h"
+#include "analysis/proto/irc/irc_json.h"
+#include "analysis/proto/shell/shell_json.h"
+#include "analysis/proto/smtp/smtp_json.h"
+#include "analysis/proto/tftp/tftp_json.h"
 #include "report/behavior_json.h"
-#include "report/json_dns.h"
-#include "report/json_ftp.h"
-#include "report/json_http.h"
-#include "report/json_irc.h"
-#include "report/json_shell.h"
-#include "report/json_smtp.h"
-#include "report/json_tftp.h"
 #include "report/jsonl_logs.h"
 
 namespace botscope::report {

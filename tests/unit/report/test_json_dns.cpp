@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "analysis/proto/dns/dns_analyzer.h"
-#include "report/json_dns.h"
+#include "analysis/proto/dns/dns_json.h"
 
 namespace test_json_dns {
 

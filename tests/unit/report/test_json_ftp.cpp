@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "analysis/proto/ftp/ftp_analyzer.h"
-#include "report/json_ftp.h"
+#include "analysis/proto/ftp/ftp_json.h"
 
 namespace test_json_ftp {
 

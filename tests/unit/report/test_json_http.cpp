@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "analysis/proto/http/http_analyzer.h"
-#include "report/json_http.h"
+#include "analysis/proto/http/http_json.h"
 #include "util/byte_reader.h"
 #include "util/hash.h"
 

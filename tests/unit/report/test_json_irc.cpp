@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "analysis/proto/irc/irc_analyzer.h"
-#include "report/json_irc.h"
+#include "analysis/proto/irc/irc_json.h"
 
 namespace test_json_irc {
 

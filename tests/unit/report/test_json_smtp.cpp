@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "analysis/proto/smtp/smtp_analyzer.h"
-#include "report/json_smtp.h"
+#include "analysis/proto/smtp/smtp_json.h"
 
 namespace test_json_smtp {
 

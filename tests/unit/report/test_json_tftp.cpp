@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "report/json_tftp.h"
+#include "analysis/proto/tftp/tftp_json.h"
 
 namespace test_json_tftp {
 

@@ -37,9 +37,9 @@ TEST_CASE("strings: escapes and invalid UTF-8 as nlohmann writes them") {
         std::string_view("nul \0 and \x01 \x1f", 15).data(),
         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",  // valid 2-, 3- and 4-byte sequences
         "\xff lone \x80 bytes",
-        "\xc3",                  // cut short at the end
-        "\xe2\x82 cut",          // cut short in the middle
-        "\xc0\xaf overlong",     // overlong '/'
+        "\xc3",               // cut short at the end
+        "\xe2\x82 cut",       // cut short in the middle
+        "\xc0\xaf overlong",  // overlong '/'
         "\xed\xa0\x80 surrogate",
         "\xf4\x90\x80\x80 past U+10FFFF",
         "\x1b[31m ESC",

@@ -1,4 +1,4 @@
-#include "report/json_ftp.h"
+#include "analysis/proto/ftp/ftp_json.h"
 
 namespace botscope::report {
 

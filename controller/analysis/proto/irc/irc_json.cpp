@@ -1,4 +1,4 @@
-#include "report/json_irc.h"
+#include "analysis/proto/irc/irc_json.h"
 
 #include <string>
 

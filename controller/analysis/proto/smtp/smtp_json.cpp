@@ -1,4 +1,4 @@
-#include "report/json_smtp.h"
+#include "analysis/proto/smtp/smtp_json.h"
 
 namespace botscope::report {
 

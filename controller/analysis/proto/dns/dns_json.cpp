@@ -1,4 +1,4 @@
-#include "report/json_dns.h"
+#include "analysis/proto/dns/dns_json.h"
 
 #include <cstddef>
 

@@ -1,4 +1,4 @@
-#include "report/json_tftp.h"
+#include "analysis/proto/tftp/tftp_json.h"
 
 namespace botscope::report {
 

@@ -1,4 +1,4 @@
-#include "report/json_shell.h"
+#include "analysis/proto/shell/shell_json.h"
 
 namespace botscope::report {
 

@@ -1,4 +1,4 @@
-#include "report/json_http.h"
+#include "analysis/proto/http/http_json.h"
 
 namespace botscope::report {
 

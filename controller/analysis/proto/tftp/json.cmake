@@ -1,0 +1,3 @@
+# The report's `tftp` section and tftp.jsonl's lines: compiled into the report library, which
+# owns the JSON code; kept here so that a protocol lives in one folder.
+target_sources(botscope_report PRIVATE ${CMAKE_CURRENT_LIST_DIR}/tftp_json.cpp)

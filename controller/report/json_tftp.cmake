@@ -1,1 +1,0 @@
-target_sources(botscope_report PRIVATE json_tftp.cpp)
