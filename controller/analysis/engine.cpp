@@ -5,6 +5,7 @@
 
 #include "analysis/address_map.h"
 #include "analysis/detect/analyze.h"
+#include "analysis/detect/http_flood.h"
 #include "analysis/detect/spam.h"
 #include "analysis/detect/traffic.h"
 #include "analysis/distinct_count.h"
@@ -58,6 +59,40 @@ struct FlowState {
 
 using Table = FlowTable<FlowState>;
 
+/// What the analyzers hand over as they close records: the detectors that count past the
+/// result's caps take theirs, then the user's logs, if any, get everything.
+class RecordTee final : public LogSink {
+public:
+    RecordTee(detect::HttpFloodTracker& http_floods, LogSink* logs)
+        : http_floods_(http_floods), logs_(logs) {}
+
+    void flow(const FlowRecord& r) override {
+        if (logs_)
+            logs_->flow(r);
+    }
+    void http(const http::HttpTransaction& t) override {
+        http_floods_.request(t);
+        if (logs_)
+            logs_->http(t);
+    }
+    void dns(const dns::DnsTransaction& t) override { forward(&LogSink::dns, t); }
+    void irc(const irc::IrcSession& s) override { forward(&LogSink::irc, s); }
+    void smtp(const smtp::SmtpSession& s) override { forward(&LogSink::smtp, s); }
+    void ftp(const ftp::FtpSession& s) override { forward(&LogSink::ftp, s); }
+    void shell(const shell::ShellSession& s) override { forward(&LogSink::shell, s); }
+    void tftp(const tftp::TftpTransfer& t) override { forward(&LogSink::tftp, t); }
+
+private:
+    template <typename Record>
+    void forward(void (LogSink::*fn)(const Record&), const Record& r) {
+        if (logs_)
+            (logs_->*fn)(r);
+    }
+
+    detect::HttpFloodTracker& http_floods_;
+    LogSink* logs_;
+};
+
 }  // namespace
 
 class Engine::Impl {
@@ -72,6 +107,8 @@ public:
     int link_type_;
     detect::Config config_;
     LogSink* logs_;
+    detect::HttpFloodTracker http_floods_;
+    RecordTee records_;  // the analyzers' sink
     std::size_t service_flows_ = 0;
     std::size_t sampled_flows_ = 0;
     detect::TrafficDetector traffic_;
@@ -316,9 +353,14 @@ std::string tcp_state(const FlowState& s) {
 }  // namespace
 
 Engine::Impl::Impl(int link_type, const detect::Config& config, LogSink* logs)
-    : link_type_(link_type), config_(config), logs_(logs), traffic_(config) {
+    : link_type_(link_type),
+      config_(config),
+      logs_(logs),
+      http_floods_(config.flood),
+      records_(http_floods_, logs),
+      traffic_(config) {
     for (const auto& entry : datagram_analyzers())
-        datagram_.push_back(entry.make(result_, logs_));
+        datagram_.push_back(entry.make(result_, &records_));
 }
 
 HostRecord* Engine::Impl::host(const IpAddress& a, Timestamp ts) {
@@ -381,6 +423,8 @@ void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
     } else {
         r.service = std::string(s.service);
     }
+    if (r.service == "http")
+        http_floods_.flow_end(r);
     if (logs_)
         logs_->flow(r);
     std::string_view counted = r.service.empty() ? std::string_view(transport_name(r.transport))
@@ -588,7 +632,7 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
 }
 
 void Engine::Impl::start_tcp(FlowState& s) {
-    s.tcp = std::make_unique<TcpConnection>(s.info, budget_, result_, expectations_, logs_);
+    s.tcp = std::make_unique<TcpConnection>(s.info, budget_, result_, expectations_, &records_);
     if (!s.announced.empty())
         s.tcp->attach_digest(s.announced);
     for (int d = 0; d < 2; ++d)
@@ -721,6 +765,9 @@ NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
         behavior->config = config_;
         behavior->hosts = analysed_hosts(behavior->hosts_inferred);
         traffic_.finish(*behavior, detect::mail_exchanges(result_.dns));
+        auto http = http_floods_.finish(behavior->dropped);
+        behavior->floods.insert(behavior->floods.end(), std::make_move_iterator(http.begin()),
+                                std::make_move_iterator(http.end()));
         detect::complete_behavior(result_, *behavior);
     }
     return std::move(result_);

@@ -6,7 +6,6 @@
 #include "analysis/detect/beacon.h"
 #include "analysis/detect/commands.h"
 #include "analysis/detect/download.h"
-#include "analysis/detect/http_flood.h"
 #include "analysis/detect/shell.h"
 #include "analysis/detect/spam.h"
 
@@ -40,9 +39,6 @@ std::vector<IrcCnc> irc_cnc(const NetworkResult& net, const std::vector<BotComma
 }  // namespace
 
 void complete_behavior(const NetworkResult& net, BehaviorResult& b) {
-    auto http = detect_http_floods(net, b.config.flood, b.dropped);
-    b.floods.insert(b.floods.end(), std::make_move_iterator(http.begin()),
-                    std::make_move_iterator(http.end()));
     std::stable_sort(b.floods.begin(), b.floods.end(), [](const Flood& x, const Flood& y) {
         return std::tie(x.volume.start, x.target, x.kind) <
                std::tie(y.volume.start, y.target, y.kind);

@@ -7,7 +7,8 @@
 
 namespace botscope::analysis::detect {
 
-/// `b` already holds the packet path's floods and scans, the hosts and the config; this adds
+/// `b` already holds the floods and scans counted while the analysis ran (the packet path's
+/// and HTTP request floods), the hosts and the config; this adds
 /// the rest, sorts every list into a stable order and links commands to findings.
 void complete_behavior(const NetworkResult& net, BehaviorResult& b);
 

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -242,6 +243,49 @@ TEST_CASE("an HTTP request flood over kept-alive connections") {
     CHECK(static_cast<double>(f->events) / secs == doctest::Approx(55.5).epsilon(0.1));
     CHECK(!f->volume.peak_pps);  // counted per flow, not per packet
     CHECK(f->evidence.flows_total == 20);
+}
+
+TEST_CASE("an HTTP request flood past the HTTP result's cap is counted whole") {
+    // 30 connections of 400 requests: 12,000, more than the 10,000 transactions kept. A
+    // request every 8 ms on each, the connections 100 ms apart.
+    constexpr int kConns = 30;
+    constexpr int kPerConn = 400;
+    constexpr Timestamp kStep = 2 * kMilli;
+    CaptureWriter w;
+    const Endpoint server{host_n(100, 60), 8080};
+    std::map<std::int64_t, std::uint64_t> per_second;
+    for (int c = 0; c < kConns; ++c) {
+        const Timestamp start = kT0 + c * 100 * kMilli;
+        TcpConversation conn(w, ep(kHost, static_cast<std::uint16_t>(32000 + c)), server, start);
+        conn.set_step(kStep);
+        conn.handshake();
+        for (int r = 0; r < kPerConn; ++r) {
+            ++per_second[conn.now() / kSecond];
+            conn.send(Direction::kOrig,
+                      "GET /?" + std::to_string(r) + " HTTP/1.1\r\nHost: victim.example\r\n\r\n");
+            conn.send(Direction::kResp, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+        conn.close();
+    }
+    std::uint64_t peak = 0;
+    for (const auto& [second, n] : per_second)
+        peak = std::max(peak, n);
+    auto a = analyze(w);
+    CHECK(a.net.http.transactions.size() == 10'000);
+    CHECK(a.net.http.dropped == 2'000);
+    const Flood* f = only_flood(a.behavior, "http");
+    REQUIRE(f);
+    CHECK(f->target == server.addr);
+    CHECK(f->ports == std::vector<std::uint16_t>{8080});
+    CHECK(f->events == kConns * kPerConn);
+    CHECK(f->peak_events_per_second == static_cast<double>(peak));
+    CHECK(f->connections == kConns);
+    CHECK(f->handshakes == kConns);
+    CHECK(f->sources == 1);
+    CHECK(f->evidence.flows_total == kConns);
+    CHECK(f->evidence.flows.size() == detect::kMaxEvidenceFlows);
+    // Each connection's client sent its handshake, 400 requests, 400 ACKs and its close.
+    CHECK(f->volume.packets >= static_cast<std::uint64_t>(kConns) * (2 * kPerConn + 2));
 }
 
 TEST_CASE("a zero-duration capture gives a flood without rates, and no division by zero") {
