@@ -161,7 +161,9 @@ std::function<void(int)> authed_then(std::vector<std::uint8_t> secret,
 }
 
 Options quick() {
-    return Options{.connect_timeout = std::chrono::seconds(2),
+    // Only the calls are cut short: connecting and authenticating to an agent under ASan on a
+    // loaded machine (CI's CPU hogs) can take longer than 2 s, and no case here tests that.
+    return Options{.connect_timeout = std::chrono::seconds(30),
                    .call_timeout = std::chrono::seconds(2)};
 }
 
@@ -419,7 +421,9 @@ TEST_CASE("the client against a fake or hostile agent") {
         auto took = std::chrono::steady_clock::now() - t0;
         CHECK(h.error().code == "timeout");
         CHECK(took >= std::chrono::milliseconds(1900));
-        CHECK(took < std::chrono::milliseconds(3000));
+        // Before the fake's fifth byte: a deadline restarted by each byte would never fire,
+        // and the call would end when the fake closes ("closed", not "timeout").
+        CHECK(took < std::chrono::milliseconds(4500));
         CHECK(!c->connected());
     }
     SUBCASE("oversize header") {
