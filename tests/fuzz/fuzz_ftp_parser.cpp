@@ -38,8 +38,8 @@ void parsers(std::span<const std::uint8_t> data) {
     const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
     check(strip_telnet(text).size() <= text.size());
     (void)parse_command(text);
-    (void)parse_reply_line(text);
-    (void)ends_multiline(text, 211);
+    if (auto r = reply::parse_line(text, '1'); r.ok)
+        check(r.code >= 100 && r.code <= 599 && r.text.size() <= text.size());
     (void)parse_port(text);
     (void)parse_eprt(text);
     (void)parse_pasv_reply(text);

@@ -45,8 +45,8 @@ void check_summary(const MessageSummary& s) {
 void parsers(std::span<const std::uint8_t> data) {
     const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
     (void)parse_command(text);
-    (void)parse_reply_line(text);
-    (void)parse_reply_line(text, true);
+    if (auto r = reply::parse_line(text, '2'); r.ok)
+        check(r.code >= 200 && r.code <= 599 && r.text.size() <= text.size());
     if (auto p = parse_mail_path(text, "FROM"))
         check(p->address.size() <= kMaxAddressLength);
     if (auto d = base64_decode(text))

@@ -218,18 +218,6 @@ TEST_CASE("ftp parse_command") {
     CHECK(parse_command(raw("\x16\x03\x01")).verb == Verb::kInvalid);
 }
 
-TEST_CASE("ftp reply lines") {
-    auto r = parse_reply_line("150 Opening");
-    CHECK(r.ok);
-    CHECK(r.code == 150);
-    CHECK(parse_reply_line("211-Features:").more);
-    CHECK_FALSE(parse_reply_line(" MDTM").ok);
-    CHECK_FALSE(parse_reply_line("650 x").ok);
-    CHECK(ends_multiline("211 End", 211));
-    CHECK_FALSE(ends_multiline("211-More", 211));
-    CHECK_FALSE(ends_multiline("212 End", 211));
-}
-
 TEST_CASE("ftp PORT and EPRT") {
     auto p = parse_port(" 192,168,1,2,7,138 ");
     REQUIRE(p);

@@ -299,25 +299,6 @@ TEST_CASE("smtp parse_command") {
     CHECK(verb_name(Verb::kRcpt) == "RCPT");
 }
 
-TEST_CASE("smtp parse_reply_line") {
-    auto r = parse_reply_line("250-PIPELINING");
-    CHECK(r.ok);
-    CHECK(r.code == 250);
-    CHECK(r.more);
-    CHECK(r.text == "PIPELINING");
-    r = parse_reply_line("354 End data with <CR><LF>.<CR><LF>");
-    CHECK(r.ok);
-    CHECK_FALSE(r.more);
-    CHECK(parse_reply_line("221").ok);
-    CHECK_FALSE(parse_reply_line("22").ok);
-    CHECK_FALSE(parse_reply_line("2x0 hi").ok);
-    CHECK_FALSE(parse_reply_line("250/hi").ok);
-    CHECK_FALSE(parse_reply_line("150 opening").ok);
-    CHECK(parse_reply_line("150 opening", true).ok);
-    CHECK_FALSE(parse_reply_line("650 nope", true).ok);
-    CHECK_FALSE(parse_reply_line(":irc.example NOTICE AUTH").ok);
-}
-
 TEST_CASE("smtp parse_mail_path tolerates what bots send") {
     CHECK(parse_mail_path("FROM:<a@b.example>", "FROM")->address == "a@b.example");
     CHECK(parse_mail_path("From: <a@b.example> SIZE=123", "FROM")->address == "a@b.example");

@@ -96,7 +96,7 @@ void FtpAnalyzer::on_gap(Direction dir, std::uint64_t len, Timestamp ts) {
         client_lines_.drop_after_gap();
     } else {
         server_lines_.drop_after_gap();
-        reply_active_ = false;
+        replies_.reset();
     }
 }
 
@@ -319,7 +319,7 @@ void FtpAnalyzer::server_data(std::span<const std::uint8_t> data, Timestamp ts) 
         auto f = server_lines_.next(data);
         if (!f)
             return;
-        if (f->continued && !(f->after_gap && parse_reply_line(f->text).ok))
+        if (f->continued && !(f->after_gap && reply::parse_line(f->text, '1').ok))
             continue;
         // The code is at the front, so an over-long reply is still understood.
         if (f->terminator.empty())
@@ -329,45 +329,23 @@ void FtpAnalyzer::server_data(std::span<const std::uint8_t> data, Timestamp ts) 
 }
 
 void FtpAnalyzer::server_line(std::string_view line, Timestamp ts) {
-    if (reply_active_) {
-        // Inside a multi-line reply any text may appear until "<code> " ends it.
-        if (ends_multiline(line, reply_code_)) {
-            reply_active_ = false;
-            const std::string text = bounded(parse_reply_line(line).text, kMaxReplyText);
-            if (reply_lines_.size() < kMaxReplyLines)
-                reply_lines_.push_back(text);
-            else
-                reply_lines_.back() = text;
-            complete_reply(reply_code_, ts);
-        } else if (reply_lines_.size() + 1 < kMaxReplyLines) {
-            reply_lines_.push_back(bounded(util::trim(line), kMaxReplyText));
-        }
-        return;
+    switch (replies_.line(line)) {
+        case reply::Assembler::Step::kInvalid:
+            note_invalid("ftp_invalid_reply", line, ts);
+            return;
+        case reply::Assembler::Step::kMore:
+            return;
+        case reply::Assembler::Step::kDone:
+            complete_reply(replies_.code(), ts);
+            return;
     }
-    const ReplyLine r = parse_reply_line(line);
-    if (!r.ok) {
-        note_invalid("ftp_invalid_reply", line, ts);
-        return;
-    }
-    reply_lines_.clear();
-    reply_lines_.push_back(bounded(r.text, kMaxReplyText));
-    if (r.more) {
-        reply_active_ = true;
-        reply_code_ = r.code;
-        return;
-    }
-    complete_reply(r.code, ts);
 }
 
 void FtpAnalyzer::complete_reply(std::uint16_t code, Timestamp ts) {
     note_valid(false);
-    const std::string& last_text = reply_lines_.back();
-    std::string last = std::to_string(code);
-    if (!last_text.empty())
-        last += ' ' + last_text;
-    if (session_.last_replies.size() >= kMaxLastReplies)
-        session_.last_replies.erase(session_.last_replies.begin());
-    session_.last_replies.push_back(bounded(last, kMaxReplyText));
+    const std::string last = replies_.summary();
+    reply::remember(session_.last_replies, last, kMaxLastReplies, kMaxReplyText);
+    const std::string& last_text = replies_.lines().back();
 
     if (code < 200) {
         // Preliminary: the command goes on (a transfer has started, or the greeting is late).
@@ -382,7 +360,7 @@ void FtpAnalyzer::complete_reply(std::uint16_t code, Timestamp ts) {
         if (e.kind == Pending::kTransfer && e.transfer < session_.transfers.size()) {
             FtpTransfer& t = session_.transfers[e.transfer];
             t.preliminary = code;
-            for (const auto& l : reply_lines_)
+            for (const auto& l : replies_.lines())
                 if (auto size = parse_transfer_size(l))
                     t.size = size;
             if (t.command == "STOU" && t.name.empty())
@@ -412,12 +390,12 @@ void FtpAnalyzer::complete_reply(std::uint16_t code, Timestamp ts) {
 
 void FtpAnalyzer::answer(PendingEntry& e, std::uint16_t code, Timestamp ts) {
     const bool ok = code / 100 == 2;
-    const std::string& text = reply_lines_.back();
+    const std::string& text = replies_.lines().back();
     switch (e.kind) {
         case Pending::kGreeting: {
             session_.banner_code = code;
             std::string banner;
-            for (const auto& l : reply_lines_) {
+            for (const auto& l : replies_.lines()) {
                 if (!banner.empty())
                     banner += '\n';
                 banner += l;
@@ -493,7 +471,7 @@ void FtpAnalyzer::passive_reply(const PendingEntry& e, std::uint16_t code, Times
     if (code != 227 && code != 229)
         return;  // refused: no data channel
     std::string text;
-    for (const auto& l : reply_lines_)
+    for (const auto& l : replies_.lines())
         text.append(l).append(" ");
     FtpDataChannel ch;
     ch.ts = ts;

@@ -17,6 +17,7 @@
 #include "analysis/analyzer.h"
 #include "analysis/engine/stream_digest.h"
 #include "analysis/proto/ftp/ftp_parser.h"
+#include "analysis/reply_assembler.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis::ftp {
@@ -230,9 +231,7 @@ private:
 
     std::deque<PendingEntry> pending_;
     bool pending_overflow_ = false;
-    bool reply_active_ = false;
-    std::uint16_t reply_code_ = 0;
-    std::vector<std::string> reply_lines_;
+    reply::Assembler replies_{'1', reply::Assembler::Inner::kFree, kMaxReplyLines, kMaxReplyText};
 
     std::optional<FtpDataChannel> current_channel_;
     std::uint64_t rest_offset_ = 0;

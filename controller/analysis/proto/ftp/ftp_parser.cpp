@@ -139,31 +139,6 @@ Command parse_command(std::string_view line) {
     return c;
 }
 
-ReplyLine parse_reply_line(std::string_view line) {
-    ReplyLine r;
-    if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]))
-        return r;
-    if (line[0] < '1' || line[0] > '5')
-        return r;
-    r.code =
-        static_cast<std::uint16_t>((line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'));
-    if (line.size() == 3) {
-        r.ok = true;
-        return r;
-    }
-    if (line[3] != ' ' && line[3] != '-')
-        return r;
-    r.more = line[3] == '-';
-    r.text = util::trim(line.substr(4));
-    r.ok = true;
-    return r;
-}
-
-bool ends_multiline(std::string_view line, std::uint16_t code) {
-    const ReplyLine r = parse_reply_line(line);
-    return r.ok && !r.more && r.code == code;
-}
-
 std::optional<Endpoint> parse_port(std::string_view arg) {
     return six_numbers(util::trim(arg));
 }

@@ -67,21 +67,6 @@ std::string strip_telnet(std::string_view line);
 /// Splits a command line; a verb is 3 or 4 ASCII letters (RFC 959), case-insensitive.
 Command parse_command(std::string_view line);
 
-/// One reply line: "227 text", "211-text" (more follow) or a bare "200".
-struct ReplyLine {
-    bool ok = false;
-    std::uint16_t code = 0;
-    bool more = false;
-    std::string_view text;
-};
-
-/// Parses the first (or the last) line of a reply: three digits, the first 1-5, then ' ', '-'
-/// or the end. Lines inside a multi-line reply may be anything (RFC 959 4.2).
-ReplyLine parse_reply_line(std::string_view line);
-
-/// True when `line` ends the multi-line reply that started with `code` ("211 End").
-bool ends_multiline(std::string_view line, std::uint16_t code);
-
 /// PORT h1,h2,h3,h4,p1,p2 (each 0-255).
 std::optional<Endpoint> parse_port(std::string_view arg);
 

@@ -103,7 +103,7 @@ void SmtpAnalyzer::on_gap(Direction dir, std::uint64_t len, Timestamp ts) {
         return;
     if (dir == Direction::kResp) {
         server_lines_.drop_after_gap();
-        reply_active_ = false;
+        replies_.reset();
         return;
     }
     switch (mode_) {
@@ -430,7 +430,7 @@ void SmtpAnalyzer::server_data(std::span<const std::uint8_t> data, Timestamp ts)
         auto f = server_lines_.next(data);
         if (!f)
             return;
-        if (f->continued && !(f->after_gap && parse_reply_line(f->text).ok))
+        if (f->continued && !(f->after_gap && reply::parse_line(f->text, '2').ok))
             continue;
         // The code is at the front, so an over-long reply is still understood.
         if (f->terminator.empty())
@@ -440,31 +440,22 @@ void SmtpAnalyzer::server_data(std::span<const std::uint8_t> data, Timestamp ts)
 }
 
 void SmtpAnalyzer::server_line(std::string_view line, Timestamp ts) {
-    const ReplyLine r = parse_reply_line(line);
-    if (!r.ok) {
-        note_invalid("smtp_invalid_reply", line, ts);
-        return;
+    switch (replies_.line(line)) {
+        case reply::Assembler::Step::kInvalid:
+            note_invalid("smtp_invalid_reply", line, ts);
+            return;
+        case reply::Assembler::Step::kMore:
+            return;
+        case reply::Assembler::Step::kDone:
+            complete_reply(replies_.code(), ts);
+            return;
     }
-    if (!reply_active_) {
-        reply_active_ = true;
-        reply_lines_.clear();
-    }
-    if (reply_lines_.size() < kMaxReplyLines)
-        reply_lines_.push_back(bounded(r.text, kMaxReplyText));
-    if (r.more)
-        return;
-    reply_active_ = false;
-    complete_reply(r.code, ts);
 }
 
 void SmtpAnalyzer::complete_reply(std::uint16_t code, Timestamp ts) {
     note_valid(false);
-    std::string last = std::to_string(code);
-    if (!reply_lines_.empty() && !reply_lines_.back().empty())
-        last += ' ' + reply_lines_.back();
-    if (session_.last_replies.size() >= kMaxLastReplies)
-        session_.last_replies.erase(session_.last_replies.begin());
-    session_.last_replies.push_back(bounded(last, kMaxReplyText));
+    const std::string last = replies_.summary();
+    reply::remember(session_.last_replies, last, kMaxLastReplies, kMaxReplyText);
 
     // A SASL challenge: the AUTH exchange goes on.
     if (code == 334 && !pending_.empty() && pending_.front().kind == Pending::kAuth)
@@ -497,7 +488,7 @@ void SmtpAnalyzer::answer(const PendingEntry& e, std::uint16_t code, Timestamp t
         case Pending::kGreeting: {
             session_.banner_code = code;
             std::string banner;
-            for (const auto& l : reply_lines_) {
+            for (const auto& l : replies_.lines()) {
                 if (!banner.empty())
                     banner += '\n';
                 banner += l;
@@ -510,10 +501,11 @@ void SmtpAnalyzer::answer(const PendingEntry& e, std::uint16_t code, Timestamp t
         case Pending::kEhlo:
             if (code / 100 == 2 && session_.extensions.empty()) {
                 // The first line is the server's name; each further line is one extension.
-                for (std::size_t i = 1; i < reply_lines_.size(); ++i) {
+                for (std::size_t i = 1; i < replies_.lines().size(); ++i) {
                     if (session_.extensions.size() >= kMaxExtensions)
                         break;
-                    session_.extensions.push_back(bounded(reply_lines_[i], kMaxExtensionLength));
+                    session_.extensions.push_back(
+                        bounded(replies_.lines()[i], kMaxExtensionLength));
                 }
             }
             return;
@@ -558,7 +550,7 @@ void SmtpAnalyzer::answer(const PendingEntry& e, std::uint16_t code, Timestamp t
         case Pending::kBdatLast:
             if (m) {
                 m->reply = code;
-                m->reply_text = reply_lines_.empty() ? std::string{} : reply_lines_.back();
+                m->reply_text = replies_.lines().empty() ? std::string{} : replies_.lines().back();
                 if (code / 100 == 2)
                     m->status = MessageStatus::kDelivered;
                 else if (failed)
@@ -570,7 +562,7 @@ void SmtpAnalyzer::answer(const PendingEntry& e, std::uint16_t code, Timestamp t
         case Pending::kBdat:
             if (m && failed) {
                 m->reply = code;
-                m->reply_text = reply_lines_.empty() ? std::string{} : reply_lines_.back();
+                m->reply_text = replies_.lines().empty() ? std::string{} : replies_.lines().back();
                 m->status = MessageStatus::kRejected;
             }
             return;

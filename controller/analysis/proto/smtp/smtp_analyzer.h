@@ -15,6 +15,7 @@
 
 #include "analysis/analyzer.h"
 #include "analysis/proto/smtp/smtp_parser.h"
+#include "analysis/reply_assembler.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis::smtp {
@@ -261,8 +262,7 @@ private:
 
     std::deque<PendingEntry> pending_;
     bool pending_overflow_ = false;
-    bool reply_active_ = false;
-    std::vector<std::string> reply_lines_;
+    reply::Assembler replies_{'2', reply::Assembler::Inner::kCoded, kMaxReplyLines, kMaxReplyText};
 
     Transaction txn_;
     std::uint64_t next_txn_ = 0;

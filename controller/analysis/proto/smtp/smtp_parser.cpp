@@ -200,27 +200,6 @@ std::string_view verb_name(Verb v) {
     return {};
 }
 
-ReplyLine parse_reply_line(std::string_view line, bool allow_1xx) {
-    ReplyLine r;
-    if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]))
-        return r;
-    const char lowest = allow_1xx ? '1' : '2';
-    if (line[0] < lowest || line[0] > '5')
-        return r;
-    r.code =
-        static_cast<std::uint16_t>((line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'));
-    if (line.size() == 3) {
-        r.ok = true;
-        return r;
-    }
-    if (line[3] != ' ' && line[3] != '-')
-        return r;
-    r.more = line[3] == '-';
-    r.text = util::trim(line.substr(4));
-    r.ok = true;
-    return r;
-}
-
 std::optional<MailPath> parse_mail_path(std::string_view arg, std::string_view keyword) {
     arg = util::trim(arg);
     if (!util::istarts_with(arg, keyword))

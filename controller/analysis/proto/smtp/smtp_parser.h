@@ -87,18 +87,6 @@ Command parse_command(std::string_view line);
 /// Upper-case name of a verb ("MAIL"); "" for kExtension/kUnknown/kInvalid.
 std::string_view verb_name(Verb v);
 
-/// One server reply line: "250-text" (more lines follow) or "250 text" / "250" (last line).
-struct ReplyLine {
-    bool ok = false;
-    std::uint16_t code = 0;
-    bool more = false;
-    std::string_view text;
-};
-
-/// Parses a reply line; `ok` is false unless it starts with three digits, the first 2-5 (or
-/// 1-5 when `allow_1xx`), followed by ' ', '-' or the end of the line.
-ReplyLine parse_reply_line(std::string_view line, bool allow_1xx = false);
-
 /// A MAIL FROM / RCPT TO path.
 struct MailPath {
     std::string address;  ///< without angle brackets or source route; "" for the null path <>
