@@ -16,6 +16,7 @@
 
 #include "analysis/analyzer.h"
 #include "analysis/engine/stream_digest.h"
+#include "analysis/line_session.h"
 #include "analysis/proto/ftp/ftp_parser.h"
 #include "analysis/reply_assembler.h"
 #include "analysis/types.h"
@@ -108,13 +109,7 @@ struct FtpTransfer {
 };
 
 /// One FTP control connection.
-struct FtpSession {
-    Timestamp ts = 0;
-    FlowId flow = 0;
-    Endpoint orig;
-    Endpoint resp;
-    std::string banner;  ///< greeting text, lines joined by '\n'
-    std::uint16_t banner_code = 0;
+struct FtpSession : LineSession {
     std::string user;                ///< the user that logged in, else the last one tried
     std::vector<std::string> users;  ///< distinct user names tried, in order
     std::uint64_t users_dropped = 0;
@@ -130,17 +125,11 @@ struct FtpSession {
     bool auth_tls = false;          ///< AUTH TLS/SSL was issued
     bool tls = false;               ///< the connection switched to TLS; parsing stopped there
     std::vector<FtpCommandRecord> commands;
-    std::uint64_t commands_seen = 0;
-    std::uint64_t commands_dropped = 0;
     std::vector<FtpTransfer> transfers;
     std::uint64_t transfers_seen = 0;
     std::uint64_t transfers_dropped = 0;
     std::vector<FtpDataChannel> data_channels;
     std::uint64_t data_channels_dropped = 0;
-    std::vector<std::string> last_replies;  ///< "226 Transfer complete" of the latest replies
-    bool quit = false;
-    std::uint64_t invalid_lines = 0;
-    bool gave_up = false;
 };
 
 /// The `ftp` section of the network report.

@@ -1,5 +1,7 @@
 #include "analysis/proto/ftp/ftp_json.h"
 
+#include "report/line_session_json.h"
+
 namespace botscope::report {
 
 namespace {
@@ -10,16 +12,6 @@ using analysis::ftp::FtpSession;
 using analysis::ftp::FtpTransfer;
 
 /// A reply code of 0 means no reply was seen: the key is left out.
-void put_reply(Json& j, const char* key, std::uint16_t code) {
-    if (code != 0)
-        j[key] = code;
-}
-
-void put_text(Json& j, const char* key, const std::string& s) {
-    if (!s.empty())
-        j[key] = s;
-}
-
 Json channel_json(const FtpDataChannel& c) {
     Json j;
     j["ts"] = ts_json(c.ts);
@@ -79,13 +71,7 @@ Json command_json(const FtpCommandRecord& c) {
 }
 
 Json session_json(const FtpSession& s) {
-    Json j;
-    j["ts"] = ts_json(s.ts);
-    j["flow"] = s.flow;
-    j["orig"] = endpoint_json(s.orig);
-    j["resp"] = endpoint_json(s.resp);
-    put_reply(j, "banner_code", s.banner_code);
-    put_text(j, "banner", s.banner);
+    Json j = line_session_head(s);
     put_text(j, "user", s.user);
     j["users"] = s.users;
     if (s.users_dropped != 0)
@@ -115,14 +101,7 @@ Json session_json(const FtpSession& s) {
     Json commands = Json::array();
     for (const auto& c : s.commands)
         commands.push_back(command_json(c));
-    j["commands"] = std::move(commands);
-    j["commands_seen"] = s.commands_seen;
-    j["commands_dropped"] = s.commands_dropped;
-    j["last_replies"] = s.last_replies;
-    j["quit"] = s.quit;
-    j["invalid_lines"] = s.invalid_lines;
-    if (s.gave_up)
-        j["gave_up"] = true;
+    add_line_session_tail(j, s, std::move(commands));
     return j;
 }
 

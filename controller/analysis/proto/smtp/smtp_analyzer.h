@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analysis/analyzer.h"
+#include "analysis/line_session.h"
 #include "analysis/proto/smtp/smtp_parser.h"
 #include "analysis/reply_assembler.h"
 #include "analysis/types.h"
@@ -128,13 +129,7 @@ struct SmtpAuthAttempt {
 };
 
 /// One TCP connection spoken as SMTP.
-struct SmtpSession {
-    Timestamp ts = 0;
-    FlowId flow = 0;
-    Endpoint orig;
-    Endpoint resp;
-    std::string banner;  ///< greeting text, lines joined by '\n'
-    std::uint16_t banner_code = 0;
+struct SmtpSession : LineSession {
     std::string helo;                     ///< argument of the first HELO/EHLO
     std::string helo_command;             ///< "HELO" or "EHLO"; empty when none was sent
     std::vector<std::string> extensions;  ///< from the EHLO reply
@@ -147,12 +142,6 @@ struct SmtpSession {
     std::uint64_t messages_dropped = 0;
     std::uint64_t recipients_seen = 0;  ///< every RCPT command, kept or not
     std::vector<SmtpCommandRecord> commands;
-    std::uint64_t commands_seen = 0;
-    std::uint64_t commands_dropped = 0;
-    std::vector<std::string> last_replies;  ///< "250 OK id=..." of the latest final replies
-    bool quit = false;
-    std::uint64_t invalid_lines = 0;
-    bool gave_up = false;
 };
 
 /// The `smtp` section of the network report.

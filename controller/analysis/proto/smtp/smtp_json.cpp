@@ -1,5 +1,7 @@
 #include "analysis/proto/smtp/smtp_json.h"
 
+#include "report/line_session_json.h"
+
 namespace botscope::report {
 
 namespace {
@@ -11,16 +13,6 @@ using analysis::smtp::SmtpRecipient;
 using analysis::smtp::SmtpSession;
 
 /// A reply code of 0 means no reply was seen: the key is left out.
-void put_reply(Json& j, const char* key, std::uint16_t code) {
-    if (code != 0)
-        j[key] = code;
-}
-
-void put_text(Json& j, const char* key, const std::string& s) {
-    if (!s.empty())
-        j[key] = s;
-}
-
 Json recipient_json(const SmtpRecipient& r) {
     Json j;
     j["address"] = r.address;
@@ -96,13 +88,7 @@ Json command_json(const SmtpCommandRecord& c) {
 }
 
 Json session_json(const SmtpSession& s) {
-    Json j;
-    j["ts"] = ts_json(s.ts);
-    j["flow"] = s.flow;
-    j["orig"] = endpoint_json(s.orig);
-    j["resp"] = endpoint_json(s.resp);
-    put_reply(j, "banner_code", s.banner_code);
-    put_text(j, "banner", s.banner);
+    Json j = line_session_head(s);
     put_text(j, "helo_command", s.helo_command);
     if (!s.helo_command.empty())
         j["helo"] = s.helo;
@@ -126,14 +112,7 @@ Json session_json(const SmtpSession& s) {
     Json commands = Json::array();
     for (const auto& c : s.commands)
         commands.push_back(command_json(c));
-    j["commands"] = std::move(commands);
-    j["commands_seen"] = s.commands_seen;
-    j["commands_dropped"] = s.commands_dropped;
-    j["last_replies"] = s.last_replies;
-    j["quit"] = s.quit;
-    j["invalid_lines"] = s.invalid_lines;
-    if (s.gave_up)
-        j["gave_up"] = true;
+    add_line_session_tail(j, s, std::move(commands));
     return j;
 }
 
