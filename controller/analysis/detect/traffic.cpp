@@ -10,8 +10,8 @@
 #include <unordered_map>
 
 #include "analysis/address_map.h"
-#include "analysis/engine/decode.h"
 #include "analysis/distinct_count.h"
+#include "analysis/engine/decode.h"
 
 namespace botscope::analysis::detect {
 
@@ -39,6 +39,64 @@ struct SecondBins {
     std::uint64_t final_peak() const { return std::max(peak, cur); }
 };
 
+/// Events per port for at most kMaxPorts ports, open-addressed in one array that doubles as it
+/// fills: a random-port flood (a new port nearly every packet) costs no allocation per packet,
+/// as the node-based map it replaces did. Probing is linear from a multiplicative hash; with
+/// at most 4,096 keys of 16 bits a crafted worst case stays bounded.
+class PortCounts {
+public:
+    /// One more event on `port`; false when the port is new and kMaxPorts are counted.
+    bool add(std::uint16_t port) {
+        if (slots_.empty())
+            resize(3);
+        Slot* s = find(port);
+        if (s->count != 0) {
+            ++s->count;
+            return true;
+        }
+        if (size_ >= kMaxPorts)
+            return false;
+        if ((size_ + 1) * 2 > slots_.size()) {
+            resize(bits_ + 1);
+            s = find(port);
+        }
+        *s = Slot{port, 1};
+        ++size_;
+        return true;
+    }
+    std::size_t size() const { return size_; }
+    template <typename F>
+    void for_each(F&& f) const {
+        for (const Slot& s : slots_)
+            if (s.count != 0)
+                f(s.port, s.count);
+    }
+
+private:
+    struct Slot {
+        std::uint16_t port = 0;
+        std::uint64_t count = 0;  // 0: empty
+    };
+    Slot* find(std::uint16_t port) {
+        const std::size_t mask = slots_.size() - 1;
+        std::size_t i = (std::uint32_t{port} * 0x9E3779B1u) >> (32 - bits_);
+        while (slots_[i].count != 0 && slots_[i].port != port)
+            i = (i + 1) & mask;
+        return &slots_[i];
+    }
+    void resize(int bits) {
+        std::vector<Slot> old = std::move(slots_);
+        bits_ = bits;
+        slots_.assign(std::size_t{1} << bits, Slot{});
+        for (const Slot& s : old)
+            if (s.count != 0)
+                *find(s.port) = s;
+    }
+    std::vector<Slot> slots_;
+    std::size_t size_ = 0;
+    int bits_ = 0;
+};
+
 struct Episode {
     bool active = false;
     std::uint32_t seq = 0;
@@ -60,10 +118,10 @@ struct Episode {
     SecondBins byte_bins;
     AddressMap<char> sources{kMaxSources};
     std::unique_ptr<DistinctCounter> sources_beyond;  // once `sources` is full
-    std::unordered_map<std::uint16_t, std::uint64_t> ports;
+    PortCounts ports;
     bool ports_capped = false;
     /// The senders' ports, for reflection: one port dominates when servers answer forgeries.
-    std::unordered_map<std::uint16_t, std::uint64_t> src_ports;
+    PortCounts src_ports;
     std::vector<FlowId> flows;
     std::uint64_t flows_total = 0;
 };
@@ -224,25 +282,13 @@ struct TrafficDetector::Impl {
     }
 
     void note_port(Episode& e, std::uint16_t port) {
-        auto it = e.ports.find(port);
-        if (it != e.ports.end()) {
-            ++it->second;
-        } else if (e.ports.size() < kMaxPorts) {
-            e.ports.emplace(port, 1);
-        } else {
+        if (!e.ports.add(port))
             e.ports_capped = true;
-        }
     }
 
     /// Past kMaxPorts senders' ports are not counted: a port that dominates is among the
     /// first ones anyway, and the share is then taken of the counted packets only.
-    void note_src_port(Episode& e, std::uint16_t port) {
-        auto it = e.src_ports.find(port);
-        if (it != e.src_ports.end())
-            ++it->second;
-        else if (e.src_ports.size() < kMaxPorts)
-            e.src_ports.emplace(port, 1);
-    }
+    void note_src_port(Episode& e, std::uint16_t port) { e.src_ports.add(port); }
 
     std::uint64_t distinct_sources(const Episode& e) const {
         return e.sources.size() + (e.sources_beyond ? e.sources_beyond->estimate() : 0);
@@ -252,11 +298,11 @@ struct TrafficDetector::Impl {
     std::optional<Reflection> reflection(const Episode& e) const {
         std::uint64_t counted = 0;
         std::pair<std::uint16_t, std::uint64_t> top{0, 0};
-        for (const auto& [port, n] : e.src_ports) {
+        e.src_ports.for_each([&](std::uint16_t port, std::uint64_t n) {
             counted += n;
             if (n > top.second || (n == top.second && port < top.first))
                 top = {port, n};
-        }
+        });
         std::uint64_t sources = distinct_sources(e);
         if (top.first == 0 || sources < cfg.min_reflectors ||
             static_cast<double>(top.second) <
@@ -286,7 +332,9 @@ struct TrafficDetector::Impl {
         Flood& f = pf.flood;
         f.kind = kKindNames[k];
         f.target = t.addr;
-        std::vector<std::pair<std::uint16_t, std::uint64_t>> ports(e.ports.begin(), e.ports.end());
+        std::vector<std::pair<std::uint16_t, std::uint64_t>> ports;
+        ports.reserve(e.ports.size());
+        e.ports.for_each([&](std::uint16_t port, std::uint64_t n) { ports.emplace_back(port, n); });
         std::sort(ports.begin(), ports.end(), [](const auto& a, const auto& b) {
             return a.second != b.second ? a.second > b.second : a.first < b.first;
         });
