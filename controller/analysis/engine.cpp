@@ -5,6 +5,7 @@
 
 #include "analysis/address_map.h"
 #include "analysis/detect/analyze.h"
+#include "analysis/detect/download.h"
 #include "analysis/detect/http_flood.h"
 #include "analysis/detect/spam.h"
 #include "analysis/detect/traffic.h"
@@ -63,8 +64,9 @@ using Table = FlowTable<FlowState>;
 /// result's caps take theirs, then the user's logs, if any, get everything.
 class RecordTee final : public LogSink {
 public:
-    RecordTee(detect::HttpFloodTracker& http_floods, LogSink* logs)
-        : http_floods_(http_floods), logs_(logs) {}
+    RecordTee(detect::HttpFloodTracker& http_floods, detect::DownloadCollector& downloads,
+              LogSink* logs)
+        : http_floods_(http_floods), downloads_(downloads), logs_(logs) {}
 
     void flow(const FlowRecord& r) override {
         if (logs_)
@@ -72,15 +74,20 @@ public:
     }
     void http(const http::HttpTransaction& t) override {
         http_floods_.request(t);
+        downloads_.add(detect::http_download(t));
         if (logs_)
             logs_->http(t);
+    }
+    void tftp(const tftp::TftpTransfer& t) override {
+        downloads_.add(detect::tftp_download(t));
+        if (logs_)
+            logs_->tftp(t);
     }
     void dns(const dns::DnsTransaction& t) override { forward(&LogSink::dns, t); }
     void irc(const irc::IrcSession& s) override { forward(&LogSink::irc, s); }
     void smtp(const smtp::SmtpSession& s) override { forward(&LogSink::smtp, s); }
     void ftp(const ftp::FtpSession& s) override { forward(&LogSink::ftp, s); }
     void shell(const shell::ShellSession& s) override { forward(&LogSink::shell, s); }
-    void tftp(const tftp::TftpTransfer& t) override { forward(&LogSink::tftp, t); }
 
 private:
     template <typename Record>
@@ -90,6 +97,7 @@ private:
     }
 
     detect::HttpFloodTracker& http_floods_;
+    detect::DownloadCollector& downloads_;
     LogSink* logs_;
 };
 
@@ -108,6 +116,7 @@ public:
     detect::Config config_;
     LogSink* logs_;
     detect::HttpFloodTracker http_floods_;
+    detect::DownloadCollector downloads_;
     RecordTee records_;  // the analyzers' sink
     std::size_t service_flows_ = 0;
     std::size_t sampled_flows_ = 0;
@@ -357,7 +366,7 @@ Engine::Impl::Impl(int link_type, const detect::Config& config, LogSink* logs)
       config_(config),
       logs_(logs),
       http_floods_(config.flood),
-      records_(http_floods_, logs),
+      records_(http_floods_, downloads_, logs),
       traffic_(config) {
     for (const auto& entry : datagram_analyzers())
         datagram_.push_back(entry.make(result_, &records_));
@@ -768,7 +777,7 @@ NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
         auto http = http_floods_.finish(behavior->dropped);
         behavior->floods.insert(behavior->floods.end(), std::make_move_iterator(http.begin()),
                                 std::make_move_iterator(http.end()));
-        detect::complete_behavior(result_, *behavior);
+        detect::complete_behavior(result_, std::move(downloads_), *behavior);
     }
     return std::move(result_);
 }

@@ -38,7 +38,7 @@ std::vector<IrcCnc> irc_cnc(const NetworkResult& net, const std::vector<BotComma
 
 }  // namespace
 
-void complete_behavior(const NetworkResult& net, BehaviorResult& b) {
+void complete_behavior(const NetworkResult& net, DownloadCollector downloads, BehaviorResult& b) {
     std::stable_sort(b.floods.begin(), b.floods.end(), [](const Flood& x, const Flood& y) {
         return std::tie(x.volume.start, x.target, x.kind) <
                std::tie(y.volume.start, y.target, y.kind);
@@ -49,7 +49,7 @@ void complete_behavior(const NetworkResult& net, BehaviorResult& b) {
     }
     b.spam_runs = detect_spam(net, b.config.spam, b.mail_attempts, b.dropped);
     b.beacons = detect_beacons(net, b.config.beacon, b.dropped);
-    b.downloads = find_downloads(net, b.dropped);
+    b.downloads = find_downloads(net, std::move(downloads), b.dropped);
     b.remote_shells = detect_shells(net, b.dropped);
     b.commands = received_commands(net, b.dropped);
     b.irc = irc_cnc(net, b.commands);

@@ -1,6 +1,7 @@
 #include "analysis/detect/download.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -70,48 +71,58 @@ void set_hashes(Download& d, bool complete, const std::string& md5, const std::s
     }
 }
 
-void http_downloads(const http::HttpResult& http, std::vector<Download>& out) {
-    for (const auto& t : http.transactions) {
-        if (!t.has_response || t.response_body.executable == http::ExecutableKind::kNone)
-            continue;
-        Download d;
-        d.protocol = "http";
-        d.ts = t.has_request ? t.request_ts : t.response_ts;
-        d.flow = t.flow;
-        d.client = t.client;
-        d.server = t.server;
-        const bool absolute =
-            t.uri.find("://") != std::string::npos && t.uri.find('/') > t.uri.find("://");
-        if (absolute)
-            d.url = t.uri;
-        else
-            d.url = "http://" + (t.host.empty() ? authority(t.server, 80) : t.host) + t.uri;
-        d.name = last_segment(t.uri);
-        d.kind = http::executable_kind_name(t.response_body.executable);
-        d.size = t.response_body.length;
-        set_hashes(d, t.response_body.complete(), t.response_body.md5, t.response_body.sha256);
-        out.push_back(std::move(d));
-    }
+}  // namespace
+
+std::optional<Download> http_download(const http::HttpTransaction& t) {
+    if (!t.has_response || t.response_body.executable == http::ExecutableKind::kNone)
+        return std::nullopt;
+    Download d;
+    d.protocol = "http";
+    d.ts = t.has_request ? t.request_ts : t.response_ts;
+    d.flow = t.flow;
+    d.client = t.client;
+    d.server = t.server;
+    const bool absolute =
+        t.uri.find("://") != std::string::npos && t.uri.find('/') > t.uri.find("://");
+    if (absolute)
+        d.url = t.uri;
+    else
+        d.url = "http://" + (t.host.empty() ? authority(t.server, 80) : t.host) + t.uri;
+    d.name = last_segment(t.uri);
+    d.kind = http::executable_kind_name(t.response_body.executable);
+    d.size = t.response_body.length;
+    set_hashes(d, t.response_body.complete(), t.response_body.md5, t.response_body.sha256);
+    return d;
 }
 
-void tftp_downloads(const tftp::TftpResult& tftp, std::vector<Download>& out) {
-    for (const auto& t : tftp.transfers) {
-        if (t.operation != tftp::Operation::kRead || !executable_kind(t.file_kind))
-            continue;
-        Download d;
-        d.protocol = "tftp";
-        d.ts = t.ts;
-        d.flow = t.data_flow.value_or(t.request_flow);
-        d.client = t.client;
-        d.server = t.server;
-        d.url = join("tftp://" + authority(t.server, 69), t.filename);
-        d.name = t.filename;
-        d.kind = t.file_kind;
-        d.size = t.bytes;
-        set_hashes(d, t.hash_complete, t.md5, t.sha256);
-        out.push_back(std::move(d));
-    }
+std::optional<Download> tftp_download(const tftp::TftpTransfer& t) {
+    if (t.operation != tftp::Operation::kRead || !executable_kind(t.file_kind))
+        return std::nullopt;
+    Download d;
+    d.protocol = "tftp";
+    d.ts = t.ts;
+    d.flow = t.data_flow.value_or(t.request_flow);
+    d.client = t.client;
+    d.server = t.server;
+    d.url = join("tftp://" + authority(t.server, 69), t.filename);
+    d.name = t.filename;
+    d.kind = t.file_kind;
+    d.size = t.bytes;
+    set_hashes(d, t.hash_complete, t.md5, t.sha256);
+    return d;
 }
+
+void DownloadCollector::add(std::optional<Download> d) {
+    if (!d)
+        return;
+    if (list.size() >= kMaxFindings) {
+        ++dropped;
+        return;
+    }
+    list.push_back(std::move(*d));
+}
+
+namespace {
 
 bool is_retr(std::string_view command) {
     return command.size() == 4 && iends_with(command, "retr");
@@ -174,11 +185,11 @@ void dcc_downloads(const NetworkResult& net, std::vector<Download>& out) {
 
 }  // namespace
 
-std::vector<Download> find_downloads(const NetworkResult& net, std::uint64_t& dropped) {
-    std::vector<Download> out;
-    http_downloads(net.http, out);
+std::vector<Download> find_downloads(const NetworkResult& net, DownloadCollector collected,
+                                     std::uint64_t& dropped) {
+    std::vector<Download> out = std::move(collected.list);
+    dropped += collected.dropped;
     ftp_downloads(net.ftp, out);
-    tftp_downloads(net.tftp, out);
     dcc_downloads(net, out);
     std::stable_sort(out.begin(), out.end(), [](const Download& a, const Download& b) {
         return std::tie(a.ts, a.flow, a.url) < std::tie(b.ts, b.flow, b.url);

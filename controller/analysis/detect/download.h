@@ -1,6 +1,8 @@
 #pragma once
-// Downloads: executables the analysed traffic fetched, over HTTP, FTP, TFTP or IRC DCC. Built after
-// the capture from the protocol results of a NetworkResult; pure and deterministic.
+// Downloads: executables the analysed traffic fetched, over HTTP, FTP, TFTP or IRC DCC. HTTP and
+// TFTP ones are taken from each transaction or transfer as the analyzer closes it
+// (DownloadCollector), so none is missed past the protocols' memory caps; FTP and DCC ones after
+// the capture, once data connections are matched; pure and deterministic.
 //
 //   - HTTP: every response whose body was recognised as PE, MZ or ELF. ts is the request's
 //     (the response's when no request was seen); url is http://<Host, or the server address
@@ -21,9 +23,11 @@
 //   - DCC: files sent over an IRC DCC SEND connection (digested by the engine as announced
 //     by the offer) that start like pe/mz/elf; name from the offer; url dcc://<offerer>/<name>.
 // md5/sha256 are empty unless `complete`. Ordered by (ts, flow, url); at most kMaxFindings, the
-// rest added to `dropped`.
+// rest added to `dropped` (the collector keeps the first kMaxFindings HTTP and TFTP downloads to
+// close and counts the others).
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "analysis/detect/behavior.h"
@@ -31,6 +35,19 @@
 
 namespace botscope::analysis::detect {
 
-std::vector<Download> find_downloads(const NetworkResult& net, std::uint64_t& dropped);
+/// The download one HTTP transaction or TFTP transfer is, if it is one.
+std::optional<Download> http_download(const http::HttpTransaction& t);
+std::optional<Download> tftp_download(const tftp::TftpTransfer& t);
+
+/// HTTP and TFTP downloads as their records close: at most kMaxFindings, the rest counted.
+struct DownloadCollector {
+    std::vector<Download> list;
+    std::uint64_t dropped = 0;
+    void add(std::optional<Download> d);
+};
+
+/// Every download: those `collected` and the FTP and DCC ones of `net`.
+std::vector<Download> find_downloads(const NetworkResult& net, DownloadCollector collected,
+                                     std::uint64_t& dropped);
 
 }  // namespace botscope::analysis::detect

@@ -21,14 +21,22 @@ using namespace botscope::analysis;
 using namespace botscope::testing;
 using botscope::analysis::detect::Download;
 using botscope::analysis::detect::find_downloads;
+namespace detect = botscope::analysis::detect;
 
 namespace {
 
-NetworkResult analyze(const CaptureWriter& w) {
+struct Analysis {
+    NetworkResult net;
+    detect::BehaviorResult behavior;
+};
+
+Analysis analyze(const CaptureWriter& w) {
     Engine e(kLinkEthernet);
     for (const auto& f : w.frames())
         e.process(f.ts, f.data, f.wire_len);
-    return e.finish();
+    Analysis a;
+    a.net = e.finish(&a.behavior);
+    return a;
 }
 
 /// A small PE file: MZ, e_lfanew at 0x3c pointing at "PE\0\0", then filler.
@@ -132,12 +140,11 @@ TEST_CASE("download: executables over HTTP and TFTP with sizes and hashes, in ti
     tftp_read(w, kT0 + 30 * kSecond, 1069, "bot.elf", elf);
     tftp_read(w, kT0 + 40 * kSecond, 1070, "notes.txt", text);
 
-    NetworkResult net = analyze(w);
-    REQUIRE(net.http.transactions.size() == 4);
-    REQUIRE(net.tftp.transfers.size() == 2);
-    std::uint64_t dropped = 0;
-    auto ds = find_downloads(net, dropped);
-    CHECK(dropped == 0);
+    auto run = analyze(w);
+    REQUIRE(run.net.http.transactions.size() == 4);
+    REQUIRE(run.net.tftp.transfers.size() == 2);
+    CHECK(run.behavior.dropped == 0);
+    const auto& ds = run.behavior.downloads;
     REQUIRE(ds.size() == 4);
     for (std::size_t i = 1; i < ds.size(); ++i)
         CHECK(ds[i - 1].ts <= ds[i].ts);
@@ -175,7 +182,7 @@ TEST_CASE("download: executables over HTTP and TFTP with sizes and hashes, in ti
     CHECK(t.sha256 == sha256(elf));
     CHECK(t.md5 == botscope::util::md5_hex(bytes_of(elf)));
     CHECK(t.client == ep("10.66.0.5", 1069));
-    CHECK(t.flow == net.tftp.transfers[0].data_flow.value_or(0));
+    CHECK(t.flow == run.net.tftp.transfers[0].data_flow.value_or(0));
     CHECK(find(ds, "tftp", "notes.txt") == nullptr);
 }
 
@@ -200,12 +207,10 @@ TEST_CASE("download: an FTP RETR of an .exe without its data connection is liste
         c.send(Direction::kResp, reply + "\r\n");
     }
     c.close();
-    NetworkResult net = analyze(w);
-    REQUIRE(net.ftp.sessions.size() == 1);
-    REQUIRE(net.ftp.sessions[0].transfers.size() == 3);
-
-    std::uint64_t dropped = 0;
-    auto ds = find_downloads(net, dropped);
+    auto run = analyze(w);
+    REQUIRE(run.net.ftp.sessions.size() == 1);
+    REQUIRE(run.net.ftp.sessions[0].transfers.size() == 3);
+    const auto& ds = run.behavior.downloads;
     REQUIRE(ds.size() == 1);
     const Download& d = ds[0];
     CHECK(d.protocol == "ftp");
@@ -213,10 +218,10 @@ TEST_CASE("download: an FTP RETR of an .exe without its data connection is liste
     CHECK(d.url == "ftp://192.0.2.21/pub/Bot.EXE");
     CHECK(d.client == ep("10.66.0.5", 1040));
     CHECK(d.server == ep("192.0.2.21", 21));
-    if (!net.ftp.sessions[0].transfers[0].data_flow) {
+    if (!run.net.ftp.sessions[0].transfers[0].data_flow) {
         CHECK(d.kind.empty());
         CHECK(d.size == 0);
-        CHECK(d.flow == net.ftp.sessions[0].flow);
+        CHECK(d.flow == run.net.ftp.sessions[0].flow);
     }
     CHECK_FALSE(d.complete);
     CHECK(d.md5.empty());
@@ -258,7 +263,7 @@ TEST_CASE("download: FTP data connections decide by content when they were captu
     net.ftp.sessions.push_back(s);
 
     std::uint64_t dropped = 0;
-    auto ds = find_downloads(net, dropped);
+    auto ds = find_downloads(net, {}, dropped);
     REQUIRE(ds.size() == 3);
     const Download* whole = find(ds, "ftp", "update.bin");
     REQUIRE(whole != nullptr);
@@ -282,10 +287,40 @@ TEST_CASE("download: FTP data connections decide by content when they were captu
     CHECK(find(ds, "ftp", "fake.exe") == nullptr);
 }
 
+TEST_CASE("download: an executable fetched after the HTTP result is full is still found") {
+    // 10,000 page requests fill the transactions the HTTP result keeps; the bot then fetches
+    // its update, which only the collector fed as transactions close can see.
+    CaptureWriter w;
+    const Endpoint web = ep("203.0.113.20", 80);
+    Timestamp t = kT0;
+    constexpr int kConns = 20;
+    for (int c = 0; c < kConns; ++c) {
+        TcpConversation conn(w, ep("10.66.0.5", static_cast<std::uint16_t>(3000 + c)), web, t);
+        conn.handshake();
+        for (std::size_t r = 0; r < http::kMaxTransactions / kConns; ++r) {
+            conn.send(Direction::kOrig, "GET /p HTTP/1.1\r\nHost: web.example\r\n\r\n");
+            conn.send(Direction::kResp, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+        conn.close();
+        t = conn.now() + kMilli;
+    }
+    const std::string pe = pe_file(4000);
+    http_get(w, 3999, web, t + kSecond, "/update.exe", "web.example", pe, pe.size());
+    auto run = analyze(w);
+    CHECK(run.net.http.transactions.size() == http::kMaxTransactions);
+    CHECK(run.net.http.dropped == 1);
+    REQUIRE(run.behavior.downloads.size() == 1);
+    const Download& d = run.behavior.downloads[0];
+    CHECK(d.url == "http://web.example/update.exe");
+    CHECK(d.kind == "pe");
+    CHECK(d.complete);
+    CHECK(d.sha256 == sha256(pe));
+}
+
 TEST_CASE("download: an empty result gives nothing") {
     NetworkResult net;
     std::uint64_t dropped = 0;
-    CHECK(find_downloads(net, dropped).empty());
+    CHECK(find_downloads(net, {}, dropped).empty());
     CHECK(dropped == 0);
 }
 
