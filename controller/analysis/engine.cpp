@@ -5,8 +5,6 @@
 
 #include "analysis/address_map.h"
 #include "analysis/detect/analyze.h"
-#include "analysis/detect/download.h"
-#include "analysis/detect/http_flood.h"
 #include "analysis/detect/spam.h"
 #include "analysis/detect/traffic.h"
 #include "analysis/distinct_count.h"
@@ -64,22 +62,20 @@ using Table = FlowTable<FlowState>;
 /// result's caps take theirs, then the user's logs, if any, get everything.
 class RecordTee final : public LogSink {
 public:
-    RecordTee(detect::HttpFloodTracker& http_floods, detect::DownloadCollector& downloads,
-              LogSink* logs)
-        : http_floods_(http_floods), downloads_(downloads), logs_(logs) {}
+    RecordTee(detect::RecordDetectors& detectors, LogSink* logs)
+        : detectors_(detectors), logs_(logs) {}
 
     void flow(const FlowRecord& r) override {
         if (logs_)
             logs_->flow(r);
     }
     void http(const http::HttpTransaction& t) override {
-        http_floods_.request(t);
-        downloads_.add(detect::http_download(t));
+        detectors_.http(t);
         if (logs_)
             logs_->http(t);
     }
     void tftp(const tftp::TftpTransfer& t) override {
-        downloads_.add(detect::tftp_download(t));
+        detectors_.tftp(t);
         if (logs_)
             logs_->tftp(t);
     }
@@ -96,8 +92,7 @@ private:
             (logs_->*fn)(r);
     }
 
-    detect::HttpFloodTracker& http_floods_;
-    detect::DownloadCollector& downloads_;
+    detect::RecordDetectors& detectors_;
     LogSink* logs_;
 };
 
@@ -115,8 +110,7 @@ public:
     int link_type_;
     detect::Config config_;
     LogSink* logs_;
-    detect::HttpFloodTracker http_floods_;
-    detect::DownloadCollector downloads_;
+    detect::RecordDetectors detectors_;
     RecordTee records_;  // the analyzers' sink
     std::size_t service_flows_ = 0;
     std::size_t sampled_flows_ = 0;
@@ -365,8 +359,8 @@ Engine::Impl::Impl(int link_type, const detect::Config& config, LogSink* logs)
     : link_type_(link_type),
       config_(config),
       logs_(logs),
-      http_floods_(config.flood),
-      records_(http_floods_, downloads_, logs),
+      detectors_(config),
+      records_(detectors_, logs),
       traffic_(config) {
     for (const auto& entry : datagram_analyzers())
         datagram_.push_back(entry.make(result_, &records_));
@@ -432,8 +426,7 @@ void Engine::Impl::end_flow(Table::Entry& e, Timestamp ts) {
     } else {
         r.service = std::string(s.service);
     }
-    if (r.service == "http")
-        http_floods_.flow_end(r);
+    detectors_.flow_end(r);
     if (logs_)
         logs_->flow(r);
     std::string_view counted = r.service.empty() ? std::string_view(transport_name(r.transport))
@@ -774,10 +767,7 @@ NetworkResult Engine::Impl::finish(detect::BehaviorResult* behavior) {
         behavior->config = config_;
         behavior->hosts = analysed_hosts(behavior->hosts_inferred);
         traffic_.finish(*behavior, detect::mail_exchanges(result_.dns));
-        auto http = http_floods_.finish(behavior->dropped);
-        behavior->floods.insert(behavior->floods.end(), std::make_move_iterator(http.begin()),
-                                std::make_move_iterator(http.end()));
-        detect::complete_behavior(result_, std::move(downloads_), *behavior);
+        detect::complete_behavior(result_, detectors_, *behavior);
     }
     return std::move(result_);
 }

@@ -38,7 +38,10 @@ std::vector<IrcCnc> irc_cnc(const NetworkResult& net, const std::vector<BotComma
 
 }  // namespace
 
-void complete_behavior(const NetworkResult& net, DownloadCollector downloads, BehaviorResult& b) {
+void complete_behavior(const NetworkResult& net, RecordDetectors& records, BehaviorResult& b) {
+    auto http = records.http_floods.finish(b.dropped);
+    b.floods.insert(b.floods.end(), std::make_move_iterator(http.begin()),
+                    std::make_move_iterator(http.end()));
     std::stable_sort(b.floods.begin(), b.floods.end(), [](const Flood& x, const Flood& y) {
         return std::tie(x.volume.start, x.target, x.kind) <
                std::tie(y.volume.start, y.target, y.kind);
@@ -48,8 +51,8 @@ void complete_behavior(const NetworkResult& net, DownloadCollector downloads, Be
         b.floods.resize(kMaxFindings);
     }
     b.spam_runs = detect_spam(net, b.config.spam, b.mail_attempts, b.dropped);
-    b.beacons = detect_beacons(net, b.config.beacon, b.dropped);
-    b.downloads = find_downloads(net, std::move(downloads), b.dropped);
+    b.beacons = records.beacons.finish(b.config.beacon, b.dropped);
+    b.downloads = find_downloads(net, std::move(records.downloads), b.dropped);
     b.remote_shells = detect_shells(net, b.dropped);
     b.commands = received_commands(net, b.dropped);
     b.irc = irc_cnc(net, b.commands);

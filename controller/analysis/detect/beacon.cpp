@@ -11,19 +11,6 @@ namespace botscope::analysis::detect {
 
 namespace {
 
-struct Key {
-    IpAddress client;
-    Endpoint server;
-    std::string host;
-    std::string pattern;
-    auto operator<=>(const Key&) const = default;
-};
-
-struct Request {
-    Timestamp ts = 0;
-    FlowId flow = 0;
-};
-
 /// Median of sorted values; the mean of the middle two for an even count.
 double median_of(const std::vector<double>& sorted) {
     const std::size_t n = sorted.size();
@@ -61,21 +48,40 @@ std::string uri_pattern(std::string_view target) {
     return out;
 }
 
+void BeaconTracker::request(const http::HttpTransaction& t) {
+    if (!t.has_request)
+        return;
+    Key k{t.client.addr, t.server, util::to_lower(t.host), uri_pattern(t.uri)};
+    auto it = groups_.find(k);
+    if (it == groups_.end()) {
+        if (groups_.size() >= kMaxGroups) {
+            ++untracked_;
+            return;
+        }
+        it = groups_.emplace(std::move(k), Group{}).first;
+    }
+    Group& g = it->second;
+    ++g.total;
+    g.last = std::max(g.last, t.request_ts);
+    if (g.requests.size() < kMaxGroupRequests)
+        g.requests.push_back({t.request_ts, t.flow});
+}
+
 std::vector<Beacon> detect_beacons(const NetworkResult& net, const BeaconConfig& cfg,
                                    std::uint64_t& dropped) {
-    std::map<Key, std::vector<Request>> groups;
-    for (const auto& t : net.http.transactions) {
-        if (!t.has_request)
-            continue;
-        Key k{t.client.addr, t.server, util::to_lower(t.host), uri_pattern(t.uri)};
-        groups[std::move(k)].push_back({t.request_ts, t.flow});
-    }
+    BeaconTracker tracker;
+    for (const auto& t : net.http.transactions)
+        tracker.request(t);
+    return tracker.finish(cfg, dropped);
+}
 
+std::vector<Beacon> BeaconTracker::finish(const BeaconConfig& cfg, std::uint64_t& dropped) const {
     const std::uint64_t min_requests = std::max<std::uint64_t>(cfg.min_requests, 2);
     std::vector<Beacon> beacons;
-    for (auto& [key, requests] : groups) {
-        if (requests.size() < min_requests)
+    for (const auto& [key, group] : groups_) {
+        if (group.total < min_requests || group.requests.size() < 2)
             continue;
+        std::vector<Request> requests = group.requests;
         std::sort(requests.begin(), requests.end(), [](const Request& a, const Request& b) {
             return a.ts != b.ts ? a.ts < b.ts : a.flow < b.flow;
         });
@@ -102,11 +108,11 @@ std::vector<Beacon> detect_beacons(const NetworkResult& net, const BeaconConfig&
         b.server = key.server;
         b.host = key.host;
         b.uri_pattern = key.pattern;
-        b.requests = requests.size();
+        b.requests = group.total;
         b.period = median;
         b.jitter = jitter;
         b.start = requests.front().ts;
-        b.end = requests.back().ts;
+        b.end = std::max(requests.back().ts, group.last);
         std::vector<FlowId> flows;
         flows.reserve(requests.size());
         for (const Request& r : requests)

@@ -19,6 +19,7 @@ using botscope::analysis::detect::Beacon;
 using botscope::analysis::detect::BeaconConfig;
 using botscope::analysis::detect::detect_beacons;
 using botscope::analysis::detect::uri_pattern;
+namespace detect = botscope::analysis::detect;
 
 namespace {
 
@@ -165,6 +166,38 @@ TEST_CASE("beacon: requests sharing one timestamp do not divide by zero") {
     any.max_jitter = 1e9;
     CHECK(detect_beacons(net, any, dropped).empty());
     CHECK(detect_beacons(net, BeaconConfig{}, dropped).empty());
+}
+
+TEST_CASE("beacon: polling that starts once the HTTP result is full is still found") {
+    // 10,000 page requests in the first minute fill what the HTTP result keeps; the bot then
+    // polls its C&C every 60 s, which only the tracker fed as transactions close can see.
+    CaptureWriter w;
+    const Endpoint web = ep("203.0.113.20", 80);
+    constexpr int kConns = 20;
+    for (int c = 0; c < kConns; ++c) {
+        std::vector<std::string> pages(http::kMaxTransactions / kConns,
+                                       "/page" + std::to_string(c) + ".html");
+        connection(w, "10.66.0.9", static_cast<std::uint16_t>(4000 + c), web, kT0 + c * kSecond,
+                   pages, "web.example");
+    }
+    const Endpoint cc = ep("203.0.113.7", 80);
+    for (int i = 0; i < 8; ++i)
+        connection(w, kBot, static_cast<std::uint16_t>(5000 + i), cc,
+                   kT0 + (120 + 60 * i) * kSecond, {"/gate.php?seq=" + std::to_string(i)},
+                   "cc.example.net");
+    Engine e(kLinkEthernet);
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    detect::BehaviorResult behavior;
+    NetworkResult net = e.finish(&behavior);
+    CHECK(net.http.dropped == 8);
+    REQUIRE(behavior.beacons.size() == 1);
+    const Beacon& b = behavior.beacons[0];
+    CHECK(b.server == cc);
+    CHECK(b.host == "cc.example.net");
+    CHECK(b.uri_pattern == "/gate.php");
+    CHECK(b.requests == 8);
+    CHECK(b.period == doctest::Approx(60).epsilon(0.01));
 }
 
 }  // namespace test_detect_beacon
