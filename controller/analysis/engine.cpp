@@ -80,7 +80,11 @@ public:
             logs_->tftp(t);
     }
     void dns(const dns::DnsTransaction& t) override { forward(&LogSink::dns, t); }
-    void irc(const irc::IrcSession& s) override { forward(&LogSink::irc, s); }
+    void irc(const irc::IrcSession& s) override {
+        detectors_.irc(s);
+        if (logs_)
+            logs_->irc(s);
+    }
     void smtp(const smtp::SmtpSession& s) override { forward(&LogSink::smtp, s); }
     void ftp(const ftp::FtpSession& s) override { forward(&LogSink::ftp, s); }
     void shell(const shell::ShellSession& s) override { forward(&LogSink::shell, s); }

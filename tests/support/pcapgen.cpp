@@ -464,4 +464,21 @@ void TcpConversation::reset(Direction from) {
     put(tcp_packet(src(from), dst(from), seq(from, sent_[static_cast<int>(from)]), 0, kTcpRst, {}));
 }
 
+Timestamp http_page_requests(CaptureWriter& w, const IpAddress& client, const Endpoint& server,
+                             Timestamp start, std::size_t requests) {
+    constexpr std::size_t kConns = 20;
+    Timestamp t = start;
+    for (std::size_t c = 0; c < kConns; ++c) {
+        TcpConversation conn(w, {client, static_cast<std::uint16_t>(3000 + c)}, server, t);
+        conn.handshake();
+        for (std::size_t r = c; r < requests; r += kConns) {
+            conn.send(Direction::kOrig, "GET /p HTTP/1.1\r\nHost: web.example\r\n\r\n");
+            conn.send(Direction::kResp, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+        conn.close();
+        t = conn.now() + kMilli;
+    }
+    return t;
+}
+
 }  // namespace botscope::testing

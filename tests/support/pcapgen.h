@@ -163,4 +163,10 @@ private:
     std::uint64_t sent_[2] = {0, 0};
 };
 
+/// `requests` GETs of a tiny page from `client`'s address to `server`, each answered, over 20
+/// connections one after another from `start`: traffic that fills what the HTTP result keeps.
+/// Returns the time after the last packet.
+Timestamp http_page_requests(CaptureWriter& w, const IpAddress& client, const Endpoint& server,
+                             Timestamp start, std::size_t requests);
+
 }  // namespace botscope::testing

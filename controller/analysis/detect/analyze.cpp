@@ -54,7 +54,7 @@ void complete_behavior(const NetworkResult& net, RecordDetectors& records, Behav
     b.beacons = records.beacons.finish(b.config.beacon, b.dropped);
     b.downloads = find_downloads(net, std::move(records.downloads), b.dropped);
     b.remote_shells = detect_shells(net, b.dropped);
-    b.commands = received_commands(net, b.dropped);
+    b.commands = records.commands.take(b.dropped);
     b.irc = irc_cnc(net, b.commands);
     match_commands(b);
 }

@@ -5,6 +5,7 @@
 
 #include "analysis/detect/beacon.h"
 #include "analysis/detect/behavior.h"
+#include "analysis/detect/commands.h"
 #include "analysis/detect/config.h"
 #include "analysis/detect/download.h"
 #include "analysis/detect/http_flood.h"
@@ -21,7 +22,9 @@ struct RecordDetectors {
         http_floods.request(t);
         downloads.add(http_download(t));
         beacons.request(t);
+        commands.http(t);
     }
+    void irc(const irc::IrcSession& s) { commands.irc(s); }
     void tftp(const tftp::TftpTransfer& t) { downloads.add(tftp_download(t)); }
     /// Every flow as it ends (HTTP floods add the volume of the connections they used).
     void flow_end(const FlowRecord& r) {
@@ -32,6 +35,7 @@ struct RecordDetectors {
     HttpFloodTracker http_floods;
     DownloadCollector downloads;
     BeaconTracker beacons;
+    CommandCollector commands;
 };
 
 /// `b` already holds the packet path's floods and scans, the hosts and the config; this adds

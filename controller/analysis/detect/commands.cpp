@@ -158,29 +158,27 @@ bool add(std::vector<BotCommand>& out, BotCommand&& c, std::uint64_t& dropped) {
     return true;
 }
 
-void irc(const NetworkResult& net, std::vector<BotCommand>& out, std::uint64_t& dropped) {
-    for (const auto& s : net.irc.sessions) {
-        for (const auto& m : s.received) {
-            const char* where = nullptr;
-            if (m.command == "TOPIC" || m.command == "332") {
-                where = "topic";
-            } else if (m.command == "PRIVMSG" || m.command == "NOTICE") {
-                where = m.is_private ? "private" : "channel";
-            } else {
-                continue;
-            }
-            BotCommand c;
-            if (!parse_command(m.text, c.verb, c.args))
-                continue;
-            c.ts = m.ts;
-            c.via = "irc";
-            c.where = where;
-            c.flow = s.flow;
-            c.from = m.from;
-            c.target = m.target;
-            c.text = std::string(util::trim(m.text).substr(0, kMaxCommandText));
-            add(out, std::move(c), dropped);
+void irc_commands(const irc::IrcSession& s, std::vector<BotCommand>& out, std::uint64_t& dropped) {
+    for (const auto& m : s.received) {
+        const char* where = nullptr;
+        if (m.command == "TOPIC" || m.command == "332") {
+            where = "topic";
+        } else if (m.command == "PRIVMSG" || m.command == "NOTICE") {
+            where = m.is_private ? "private" : "channel";
+        } else {
+            continue;
         }
+        BotCommand c;
+        if (!parse_command(m.text, c.verb, c.args))
+            continue;
+        c.ts = m.ts;
+        c.via = "irc";
+        c.where = where;
+        c.flow = s.flow;
+        c.from = m.from;
+        c.target = m.target;
+        c.text = std::string(util::trim(m.text).substr(0, kMaxCommandText));
+        add(out, std::move(c), dropped);
     }
 }
 
@@ -193,42 +191,50 @@ bool document_type(std::string_view content_type) {
     return false;
 }
 
-void http(const NetworkResult& net, std::vector<BotCommand>& out, std::uint64_t& dropped) {
-    for (const auto& t : net.http.transactions) {
-        const std::string& body = t.response_body.small;
-        if (!t.has_response || body.empty() || document_type(t.response_content_type))
+void http_commands(const http::HttpTransaction& t, std::vector<BotCommand>& out,
+                   std::uint64_t& dropped) {
+    const std::string& body = t.response_body.small;
+    if (!t.has_response || body.empty() || document_type(t.response_content_type))
+        return;
+    std::size_t taken = 0;
+    std::size_t pos = 0;
+    while (pos < body.size() && taken < kMaxCommandsPerReply) {
+        std::size_t eol = body.find('\n', pos);
+        std::string_view line = std::string_view(body).substr(
+            pos, eol == std::string::npos ? std::string::npos : eol - pos);
+        pos = eol == std::string::npos ? body.size() : eol + 1;
+        BotCommand c;
+        if (!parse_command(line, c.verb, c.args))
             continue;
-        std::size_t taken = 0;
-        std::size_t pos = 0;
-        while (pos < body.size() && taken < kMaxCommandsPerReply) {
-            std::size_t eol = body.find('\n', pos);
-            std::string_view line = std::string_view(body).substr(
-                pos, eol == std::string::npos ? std::string::npos : eol - pos);
-            pos = eol == std::string::npos ? body.size() : eol + 1;
-            BotCommand c;
-            if (!parse_command(line, c.verb, c.args))
-                continue;
-            ++taken;
-            c.ts = t.response_ts;
-            c.via = "http";
-            c.where = "response";
-            c.flow = t.flow;
-            c.from = t.server.to_string();
-            c.target = t.uri;
-            c.text = std::string(util::trim(line).substr(0, kMaxCommandText));
-            add(out, std::move(c), dropped);
-        }
+        ++taken;
+        c.ts = t.response_ts;
+        c.via = "http";
+        c.where = "response";
+        c.flow = t.flow;
+        c.from = t.server.to_string();
+        c.target = t.uri;
+        c.text = std::string(util::trim(line).substr(0, kMaxCommandText));
+        add(out, std::move(c), dropped);
     }
 }
 
 }  // namespace
 
-std::vector<BotCommand> received_commands(const NetworkResult& net, std::uint64_t& dropped) {
-    std::vector<BotCommand> out;
-    irc(net, out, dropped);
-    http(net, out, dropped);
+void CommandCollector::irc(const irc::IrcSession& s) {
+    irc_commands(s, list, dropped);
+}
+
+void CommandCollector::http(const http::HttpTransaction& t) {
+    http_commands(t, list, dropped);
+}
+
+std::vector<BotCommand> CommandCollector::take(std::uint64_t& total_dropped) {
+    std::vector<BotCommand> out = std::move(list);
     std::stable_sort(out.begin(), out.end(),
                      [](const BotCommand& a, const BotCommand& b) { return a.ts < b.ts; });
+    total_dropped += dropped;
+    list.clear();
+    dropped = 0;
     return out;
 }
 

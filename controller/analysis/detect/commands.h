@@ -37,10 +37,20 @@ struct CommandTargets {
 };
 CommandTargets command_targets(const BotCommand& c);
 
-/// Commands the bot received, in time order: over IRC (topics, channel and private messages)
-/// and over HTTP (the lines of a short reply kept whole, http::kMaxSmallBody, that is not a
-/// page, a style sheet, a script or an image: a polling bot's command list).
-std::vector<BotCommand> received_commands(const NetworkResult& net, std::uint64_t& dropped);
+/// Commands the bot received: over IRC (topics, channel and private messages) and over HTTP
+/// (the lines of a short reply kept whole, http::kMaxSmallBody, that is not a page, a style
+/// sheet, a script or an image: a polling bot's command list). Fed with each IRC session and
+/// HTTP transaction as it closes, so that none is missed past the results' memory caps; keeps
+/// the first kMaxCommands and counts the rest.
+struct CommandCollector {
+    void irc(const irc::IrcSession& s);
+    void http(const http::HttpTransaction& t);
+    /// The commands in time order; `total_dropped` gains those past kMaxCommands.
+    std::vector<BotCommand> take(std::uint64_t& total_dropped);
+
+    std::vector<BotCommand> list;
+    std::uint64_t dropped = 0;
+};
 
 /// Ties each finding in `b` to the command before it (within config.command.window) whose
 /// category fits and whose named target, if any, matches; fills both directions.

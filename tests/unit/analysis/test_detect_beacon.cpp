@@ -172,14 +172,7 @@ TEST_CASE("beacon: polling that starts once the HTTP result is full is still fou
     // 10,000 page requests in the first minute fill what the HTTP result keeps; the bot then
     // polls its C&C every 60 s, which only the tracker fed as transactions close can see.
     CaptureWriter w;
-    const Endpoint web = ep("203.0.113.20", 80);
-    constexpr int kConns = 20;
-    for (int c = 0; c < kConns; ++c) {
-        std::vector<std::string> pages(http::kMaxTransactions / kConns,
-                                       "/page" + std::to_string(c) + ".html");
-        connection(w, "10.66.0.9", static_cast<std::uint16_t>(4000 + c), web, kT0 + c * kSecond,
-                   pages, "web.example");
-    }
+    http_page_requests(w, ip("10.66.0.9"), ep("203.0.113.20", 80), kT0, http::kMaxTransactions);
     const Endpoint cc = ep("203.0.113.7", 80);
     for (int i = 0; i < 8; ++i)
         connection(w, kBot, static_cast<std::uint16_t>(5000 + i), cc,

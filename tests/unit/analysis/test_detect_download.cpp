@@ -292,18 +292,7 @@ TEST_CASE("download: an executable fetched after the HTTP result is full is stil
     // its update, which only the collector fed as transactions close can see.
     CaptureWriter w;
     const Endpoint web = ep("203.0.113.20", 80);
-    Timestamp t = kT0;
-    constexpr int kConns = 20;
-    for (int c = 0; c < kConns; ++c) {
-        TcpConversation conn(w, ep("10.66.0.5", static_cast<std::uint16_t>(3000 + c)), web, t);
-        conn.handshake();
-        for (std::size_t r = 0; r < http::kMaxTransactions / kConns; ++r) {
-            conn.send(Direction::kOrig, "GET /p HTTP/1.1\r\nHost: web.example\r\n\r\n");
-            conn.send(Direction::kResp, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        }
-        conn.close();
-        t = conn.now() + kMilli;
-    }
+    const Timestamp t = http_page_requests(w, ip("10.66.0.5"), web, kT0, http::kMaxTransactions);
     const std::string pe = pe_file(4000);
     http_get(w, 3999, web, t + kSecond, "/update.exe", "web.example", pe, pe.size());
     auto run = analyze(w);

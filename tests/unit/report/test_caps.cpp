@@ -193,4 +193,24 @@ TEST_CASE("commands past kMaxCommands: a thousand listed, the rest counted as dr
     CHECK(j["findings_dropped"] == kSent - detect::kMaxCommands);
 }
 
+TEST_CASE("a command in an HTTP reply after the HTTP result is full is still received") {
+    // 10,000 page requests fill what the HTTP result keeps; the bot then polls its C&C, whose
+    // reply is a command only the collector fed as transactions close can see.
+    CaptureWriter w;
+    const Timestamp t = http_page_requests(w, ip("10.66.0.10"), {ip("203.0.113.20"), 80}, kT0,
+                                           http::kMaxTransactions);
+    const std::string command = ".ddos.syn 10.66.0.200 80 60\n";
+    TcpConversation poll(w, {ip("10.66.0.10"), 3999}, {ip("203.0.113.7"), 80}, t + kSecond);
+    poll.handshake();
+    poll.send(Direction::kOrig, "GET /gate.php HTTP/1.1\r\nHost: cc.example\r\n\r\n");
+    poll.send(Direction::kResp, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                    std::to_string(command.size()) + "\r\n\r\n" + command);
+    poll.close();
+    auto a = analyze(w);
+    CHECK(a.net.http.dropped == 1);
+    REQUIRE(a.behavior.commands.size() == 1);
+    CHECK(a.behavior.commands[0].via == "http");
+    CHECK(a.behavior.commands[0].verb == "ddos.syn");
+}
+
 }  // namespace test_caps
