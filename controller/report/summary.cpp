@@ -1,5 +1,6 @@
 #include "report/summary.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -578,9 +579,31 @@ void commands(Out& o, const Json& b) {
                                                            : str(c, "where");
         o.line(shown++ == 0 ? "commands" : "",
                clock(c["ts"]) + " " + where + ": " + clean(str(c, "text")));
-        for (const auto& f : list(c, "followed_by"))
-            o.line("", "  -> " + finding_brief(b, str(f, "section"), num(f, "index")) +
-                           fmt(" (+%.1f s)", real(f, "delay")));
+        // A download repeated every second is one line with its count and the delays' span.
+        struct Link {
+            std::string brief;
+            std::size_t count = 0;
+            double first = 0, last = 0;
+        };
+        std::vector<Link> links;
+        for (const auto& f : list(c, "followed_by")) {
+            std::string brief = finding_brief(b, str(f, "section"), num(f, "index"));
+            const double delay = real(f, "delay");
+            auto same = std::find_if(links.begin(), links.end(),
+                                     [&brief](const Link& l) { return l.brief == brief; });
+            if (same == links.end()) {
+                links.push_back({std::move(brief), 1, delay, delay});
+            } else {
+                ++same->count;
+                same->last = delay;
+            }
+        }
+        for (const Link& l : links)
+            o.line("",
+                   "  -> " + l.brief +
+                       (l.count == 1 ? fmt(" (+%.1f s)", l.first)
+                                     : " x" + std::to_string(l.count) + fmt(" (+%.1f s", l.first) +
+                                           fmt(" to +%.1f s)", l.last)));
     }
     o.more(shown, cmds.size());
     if (!cmds.empty())

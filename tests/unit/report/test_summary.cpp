@@ -144,6 +144,37 @@ TEST_CASE("pcap summary: the same download repeated is one line with its count")
     CHECK(count("v.exe pe 512 bytes sha256 bb x3") == 1);
 }
 
+TEST_CASE("pcap summary: a command followed by the same download again and again says it once") {
+    Json d = {{"url", "http://10.66.0.1/u.exe"}, {"kind", "pe"}, {"size", 4096}, {"sha256", "aa"}};
+    Json downloads = Json::array();
+    Json followed = Json::array();
+    for (int i = 0; i < 120; ++i) {
+        downloads.push_back(d);
+        followed.push_back({{"section", "downloads"}, {"index", i}, {"delay", 1.0 * i}});
+    }
+    followed.push_back({{"section", "floods"}, {"index", 0}, {"delay", 0.5}});
+    Json flood = {{"kind", "syn"}, {"target", "10.66.0.200"}, {"events", 500}};
+    Json command = {{"ts", 1.0},
+                    {"where", "channel"},
+                    {"target", "#b0tz"},
+                    {"text", ".download http://10.66.0.1/u.exe"},
+                    {"followed_by", followed}};
+    Json report = {{"network",
+                    {{"capture", {{"format", "pcap"}, {"packets", 0}}},
+                     {"hosts", {{"count", 1}}},
+                     {"flows", {{"count", 0}, {"list", Json::array()}}}}},
+                   {"behavior",
+                    {{"downloads", downloads},
+                     {"floods", Json::array({flood})},
+                     {"commands", Json::array({command})}}}};
+    std::string text = text_summary("x.pcap", report);
+    INFO(text);
+    CHECK(text.find("-> download http://10.66.0.1/u.exe x120 (+0.0 s to +119.0 s)") !=
+          std::string::npos);
+    CHECK(text.find("-> syn flood on 10.66.0.200, 500 events (+0.5 s)") != std::string::npos);
+    CHECK(std::count(text.begin(), text.end(), '\n') < 20);
+}
+
 TEST_CASE(
     "pcap summary: a reflection, an attempted spam run and a remote shell say what they are") {
     Json flood = {{"kind", "udp"},
