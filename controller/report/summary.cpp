@@ -16,6 +16,22 @@ constexpr std::size_t kMaxItems = 8;
 /// Characters of wire text shown per line.
 constexpr std::size_t kMaxText = 100;
 
+/// j[key], or null when j is not an object or lacks the key: nlohmann's const operator[] on a
+/// missing key is undefined behaviour, and a report may come from a file.
+const Json& field(const Json& j, const char* key) {
+    static const Json kNull;
+    if (!j.is_object())
+        return kNull;
+    auto it = j.find(key);
+    return it == j.end() ? kNull : *it;
+}
+
+/// A boolean field, false when absent or not a boolean.
+bool flag(const Json& j, const char* key) {
+    const Json& v = field(j, key);
+    return v.is_boolean() && v.get<bool>();
+}
+
 std::string str(const Json& j, const char* key) {
     if (!j.is_object() || !j.contains(key) || !j[key].is_string())
         return {};
@@ -23,9 +39,15 @@ std::string str(const Json& j, const char* key) {
 }
 
 std::uint64_t num(const Json& j, const char* key) {
-    if (!j.is_object() || !j.contains(key) || !j[key].is_number())
-        return 0;
-    return j[key].get<std::uint64_t>();
+    const Json& v = field(j, key);
+    if (v.is_number_unsigned())
+        return v.get<std::uint64_t>();
+    if (v.is_number_integer())
+        return v.get<std::int64_t>() < 0 ? 0 : static_cast<std::uint64_t>(v.get<std::int64_t>());
+    // A float or a negative number converted out of range is undefined behaviour.
+    if (v.is_number_float() && v.get<double>() >= 0 && v.get<double>() < 1.8e19)
+        return static_cast<std::uint64_t>(v.get<double>());
+    return 0;
 }
 
 const Json& list(const Json& j, const char* key) {
@@ -51,7 +73,8 @@ std::string ep(const Json& e) {
 }
 
 std::string utc(const Json& ts) {
-    if (!ts.is_number())
+    // 0 to year 2106: what a capture's clock can say (and no float-to-integer overflow).
+    if (!ts.is_number() || !(ts.get<double>() >= 0 && ts.get<double>() < 4.3e9))
         return "-";
     auto secs = static_cast<std::time_t>(ts.get<double>());
     std::tm tm{};
@@ -85,7 +108,7 @@ void capture(Out& o, const std::string& path, const Json& c) {
     o.line("capture",
            path + " (" + str(c, "format") + ", " + str(c, "link_name") + ", " +
                str(c, "byte_order") + ")" +
-               (c.value("truncated", false) ? "  TRUNCATED: " + str(c, "truncation_reason") : ""));
+               (flag(c, "truncated") ? "  TRUNCATED: " + str(c, "truncation_reason") : ""));
     if (num(c, "packets") == 0) {
         o.line("", "no packets");
         return;
@@ -93,21 +116,21 @@ void capture(Out& o, const std::string& path, const Json& c) {
     char buf[256];
     std::snprintf(buf, sizeof buf, "%llu packets, %llu bytes, %s to %s UTC (%.1f s)",
                   static_cast<unsigned long long>(num(c, "packets")),
-                  static_cast<unsigned long long>(num(c, "bytes")), utc(c["first_ts"]).c_str(),
-                  utc(c["last_ts"]).c_str(),
-                  c["duration"].is_number() ? c["duration"].get<double>() : 0.0);
+                  static_cast<unsigned long long>(num(c, "bytes")),
+                  utc(field(c, "first_ts")).c_str(), utc(field(c, "last_ts")).c_str(),
+                  field(c, "duration").is_number() ? field(c, "duration").get<double>() : 0.0);
     o.line("", buf);
 }
 
 void flows(Out& o, const Json& net) {
     std::map<std::string, std::uint64_t> by_service;
-    const Json& flow_part = net["flows"];
+    const Json& flow_part = field(net, "flows");
     if (auto it = flow_part.find("by_service"); it != flow_part.end() && it->is_object())
         for (const auto& [svc, n] : it->items())
             if (n.is_number_unsigned())
                 by_service[svc] = n.get<std::uint64_t>();
-    std::string s = std::to_string(num(net["hosts"], "count")) + " hosts, " +
-                    std::to_string(num(net["flows"], "count")) + " flows";
+    std::string s = std::to_string(num(field(net, "hosts"), "count")) + " hosts, " +
+                    std::to_string(num(field(net, "flows"), "count")) + " flows";
     if (!by_service.empty()) {
         s += " (";
         bool first = true;
@@ -147,11 +170,11 @@ void irc(Out& o, const Json& r) {
         if (shown_sessions == kMaxItems)
             break;
         ++shown_sessions;
-        std::string head = ep(s["client"]) + " -> " + ep(s["server"]);
+        std::string head = ep(field(s, "client")) + " -> " + ep(field(s, "server"));
         if (!str(s, "server_name").empty())
             head += " (" + clean(str(s, "server_name")) + ")";
         head += "  nick " + clean(str(s, "nick"));
-        if (s.contains("password") && s["password"].is_string())
+        if (s.contains("password") && field(s, "password").is_string())
             head += "  pass " + clean(str(s, "password"));
         o.line("irc", head);
         const Json& channels = list(s, "channels");
@@ -162,7 +185,7 @@ void irc(Out& o, const Json& r) {
             std::string key = str(c, "key");
             o.line("", "  channel " + clean(str(c, "name")) +
                            (key.empty() ? "" : " key " + clean(key)) +
-                           (c.value("joined", false) ? "" : " (not confirmed)"));
+                           (flag(c, "joined") ? "" : " (not confirmed)"));
             ++shown;
         }
         o.more(shown, channels.size());
@@ -179,9 +202,9 @@ void irc(Out& o, const Json& r) {
             std::string from = str(m, "from");
             if (cmd == "332")
                 from = str(m, "set_by").empty() ? from : str(m, "set_by");
-            o.line("", "  " + clock(m["ts"]) + " " + (cmd == "332" ? std::string("TOPIC") : cmd) +
-                           " " + clean(from) + " -> " + clean(str(m, "target")) + ": " +
-                           clean(str(m, "text")));
+            o.line("", "  " + clock(field(m, "ts")) + " " +
+                           (cmd == "332" ? std::string("TOPIC") : cmd) + " " + clean(from) +
+                           " -> " + clean(str(m, "target")) + ": " + clean(str(m, "text")));
             ++shown;
         }
         o.more(shown, messages);
@@ -205,20 +228,21 @@ void http(Out& o, const Json& h) {
     for (const auto& t : tx) {
         if (shown == kMaxItems)
             break;
-        const Json& req = t.contains("request") ? t["request"] : Json();
-        const Json& resp = t.contains("response") ? t["response"] : Json();
+        const Json& req = t.contains("request") ? field(t, "request") : Json();
+        const Json& resp = t.contains("response") ? field(t, "response") : Json();
         std::string host = str(req, "host");
         if (host.empty())
-            host = ep(t["server"]);
+            host = ep(field(t, "server"));
         std::string s =
             clean(str(req, "method")) + " http://" + clean(host) + clean(str(req, "uri"));
         if (resp.is_object()) {
             s += " -> " + std::to_string(num(resp, "status"));
-            const Json& body = resp.contains("body") ? resp["body"] : Json();
+            const Json& body = resp.contains("body") ? field(resp, "body") : Json();
             if (body.is_object()) {
                 s += " " + std::to_string(num(body, "length")) + " bytes";
-                if (body.contains("executable") && body["executable"].is_object())
-                    s += " [" + str(body["executable"], "kind") + "] sha256 " + str(body, "sha256");
+                if (body.contains("executable") && field(body, "executable").is_object())
+                    s += " [" + str(field(body, "executable"), "kind") + "] sha256 " +
+                         str(body, "sha256");
             }
         }
         o.line(shown == 0 ? "http" : "", s);
@@ -234,12 +258,12 @@ void smtp(Out& o, const Json& r) {
     std::size_t messages = 0, rcpts = 0;
     std::map<std::string, std::size_t> subjects, servers;
     for (const auto& s : sessions) {
-        ++servers[str(s["resp"], "ip")];
+        ++servers[str(field(s, "resp"), "ip")];
         for (const auto& m : list(s, "messages")) {
             ++messages;
             rcpts += list(m, "rcpt_to").size();
-            if (m.contains("headers") && m["headers"].is_object())
-                ++subjects[str(m["headers"], "subject")];
+            if (m.contains("headers") && field(m, "headers").is_object())
+                ++subjects[str(field(m, "headers"), "subject")];
         }
     }
     o.line("smtp", std::to_string(sessions.size()) + " sessions to " +
@@ -262,12 +286,12 @@ void tftp(Out& o, const Json& r) {
         if (shown == kMaxItems)
             break;
         std::string s = str(t, "operation") + " \"" + clean(str(t, "filename")) + "\" " +
-                        (str(t, "operation") == "write" ? "to " : "from ") + ep(t["server"]) +
-                        ": " + std::to_string(num(t, "bytes")) + " bytes" +
-                        (t.value("completed", false) ? "" : " (incomplete)");
-        if (t.contains("file_kind") && t["file_kind"].is_string())
+                        (str(t, "operation") == "write" ? "to " : "from ") +
+                        ep(field(t, "server")) + ": " + std::to_string(num(t, "bytes")) + " bytes" +
+                        (flag(t, "completed") ? "" : " (incomplete)");
+        if (t.contains("file_kind") && field(t, "file_kind").is_string())
             s += " [" + str(t, "file_kind") + "]";
-        if (t.contains("sha256") && t["sha256"].is_string())
+        if (t.contains("sha256") && field(t, "sha256").is_string())
             s += " sha256 " + str(t, "sha256");
         o.line(shown == 0 ? "tftp" : "", s);
         ++shown;
@@ -282,7 +306,7 @@ void ftp(Out& o, const Json& r) {
         if (shown_sessions == kMaxItems)
             break;
         ++shown_sessions;
-        std::string line = ep(s["orig"]) + " -> " + ep(s["resp"]);
+        std::string line = ep(field(s, "orig")) + " -> " + ep(field(s, "resp"));
         if (!str(s, "user").empty())
             line += "  user " + clean(str(s, "user"));
         o.line("ftp", line);
@@ -323,9 +347,9 @@ double real(const Json& j, const char* key) {
 
 /// " <- .ddos.syn 10.66.0.1 80 (+0.5 s)" when a command caused the finding.
 std::string cause(const Json& b, const Json& finding) {
-    if (!finding.contains("command") || !finding["command"].is_number_unsigned())
+    if (!finding.contains("command") || !field(finding, "command").is_number_unsigned())
         return {};
-    auto i = finding["command"].get<std::size_t>();
+    auto i = field(finding, "command").get<std::size_t>();
     const Json& cmds = list(b, "commands");
     if (i >= cmds.size())
         return {};
@@ -359,7 +383,11 @@ void behavior(Out& o, const Json& b) {
             (it != kFloodNames.end() ? it->second : str(f, "kind")) + " on " + str(f, "target");
         std::string ports;
         for (const auto& p : list(f, "ports"))
-            ports += (ports.empty() ? ":" : ",") + std::to_string(p.get<unsigned>());
+            ports += (ports.empty() ? ":" : ",") + (p.is_number_integer() &&
+                                                            p.get<std::int64_t>() >= 0 &&
+                                                            p.get<std::int64_t>() <= 65535
+                                                        ? std::to_string(p.get<std::int64_t>())
+                                                        : "?");
         if (num(f, "ports_total") > list(f, "ports").size())
             ports += ",...";
         s += ports + ": " + std::to_string(num(f, "events")) + " " +
@@ -369,10 +397,10 @@ void behavior(Out& o, const Json& b) {
              " in " + fmt("%.1f s", real(f, "duration")) + ", peak " +
              fmt("%.0f/s", real(f, "peak_events_per_second")) + ", " +
              std::to_string(num(f, "sources")) + " source(s)";
-        if (f["reflection"].is_object())
-            s += ", reflected by " + std::to_string(num(f["reflection"], "reflectors")) +
-                 " servers from port " + std::to_string(num(f["reflection"], "port"));
-        else if (f["spoofed_sources"].is_number() && num(f, "spoofed_sources") > 0)
+        if (field(f, "reflection").is_object())
+            s += ", reflected by " + std::to_string(num(field(f, "reflection"), "reflectors")) +
+                 " servers from port " + std::to_string(num(field(f, "reflection"), "port"));
+        else if (field(f, "spoofed_sources").is_number() && num(f, "spoofed_sources") > 0)
             s += " (" + std::to_string(num(f, "spoofed_sources")) + " spoofed)";
         o.line("flood", s + cause(b, f));
     }
@@ -397,7 +425,8 @@ void behavior(Out& o, const Json& b) {
                 ranges += " ...";
                 break;
             }
-            ranges += (ranges.empty() ? "" : " ") + r.get<std::string>();
+            ranges +=
+                (ranges.empty() ? "" : " ") + (r.is_string() ? clean(r.get<std::string>()) : "?");
         }
         std::string s = str(sc, "kind") + " " + str(sc, "transport") + " scan by " +
                         str(sc, "scanner") + ": " + std::to_string(num(sc, "targets")) +
@@ -425,20 +454,20 @@ void behavior(Out& o, const Json& b) {
             s += ", subject \"" + clean(str(subjects[0], "value")) + "\"";
         if (num(r, "unanswered_servers") > 0)
             s += ", " + std::to_string(num(r, "unanswered_servers")) + " server(s) never answered";
-        if (r.value("attempted", false))
+        if (flag(r, "attempted"))
             s += " (attempted: nothing accepted)";
         o.line("spam", s + cause(b, r));
     }
     o.more(shown, runs.size());
     static const Json kNoCnc;
-    const Json& beacons = list(b.contains("cnc") ? b["cnc"] : kNoCnc, "http_beacons");
+    const Json& beacons = list(b.contains("cnc") ? field(b, "cnc") : kNoCnc, "http_beacons");
     shown = 0;
     for (const auto& c : beacons) {
         if (shown == kMaxItems)
             break;
         ++shown;
-        o.line("beacon", str(c, "client") + " -> " + ep(c["server"]) + " " + clean(str(c, "host")) +
-                             clean(str(c, "uri_pattern")) + " every " +
+        o.line("beacon", str(c, "client") + " -> " + ep(field(c, "server")) + " " +
+                             clean(str(c, "host")) + clean(str(c, "uri_pattern")) + " every " +
                              fmt("%.1f s", real(c, "period")) + " x" +
                              std::to_string(num(c, "requests")));
     }
@@ -477,13 +506,14 @@ void behavior(Out& o, const Json& b) {
         if (shown == kMaxItems)
             break;
         ++shown;
-        std::string s = std::string(r.value("connect_back", false) ? "connect-back" : "bind") +
-                        " shell on " + ep(r["shell"]) + " from " + ep(r["controller"]) + ", " +
-                        std::to_string(num(r, "commands")) + " command(s)";
+        std::string s = std::string(flag(r, "connect_back") ? "connect-back" : "bind") +
+                        " shell on " + ep(field(r, "shell")) + " from " +
+                        ep(field(r, "controller")) + ", " + std::to_string(num(r, "commands")) +
+                        " command(s)";
         for (const auto& f : list(r, "fetches"))
             s += ", fetched " + clean(str(f, "file")) + " by " + str(f, "tool") +
                  (str(f, "host").empty() ? "" : " from " + clean(str(f, "host")));
-        if (r.value("download_execute", false))
+        if (flag(r, "download_execute"))
             s += ", then started it";
         o.line("shell", s);
     }
@@ -498,7 +528,7 @@ std::string cnc_name(const Json& net, const Json& server, double start) {
     std::string name;
     if (!net.contains("dns"))
         return name;
-    for (const auto& t : list(net["dns"], "transactions")) {
+    for (const auto& t : list(field(net, "dns"), "transactions")) {
         if (real(t, "ts") > start)
             break;
         for (const auto& a : list(t, "answers"))
@@ -511,24 +541,24 @@ std::string cnc_name(const Json& net, const Json& server, double start) {
 /// Who commands the bot: per IRC C&C session its server (and the name the bot looked up),
 /// password, nick, channels and keys, as an ISP needs them to find infected customers.
 void cnc_card(Out& o, const Json& report) {
-    const Json& net = report["network"];
-    if (!report.contains("behavior") || !report["behavior"].is_object() ||
-        !report["behavior"].contains("cnc"))
+    const Json& net = field(report, "network");
+    if (!report.contains("behavior") || !field(report, "behavior").is_object() ||
+        !field(report, "behavior").contains("cnc"))
         return;
     std::size_t shown = 0;
-    for (const auto& c : list(report["behavior"]["cnc"], "irc")) {
+    for (const auto& c : list(field(field(report, "behavior"), "cnc"), "irc")) {
         if (shown++ == 3)
             break;
-        std::string name = cnc_name(net, c["server"], real(c, "start"));
-        std::string s = "irc " + (name.empty() ? "" : clean(name) + " ") + "(" + ep(c["server"]) +
-                        ")  nick " + clean(str(c, "nick"));
+        std::string name = cnc_name(net, field(c, "server"), real(c, "start"));
+        std::string s = "irc " + (name.empty() ? "" : clean(name) + " ") + "(" +
+                        ep(field(c, "server")) + ")  nick " + clean(str(c, "nick"));
         // The session's password and channel keys are in the network part.
         const Json* session = nullptr;
         if (net.contains("irc"))
-            for (const auto& x : list(net["irc"], "sessions"))
+            for (const auto& x : list(field(net, "irc"), "sessions"))
                 if (num(x, "flow") == num(c, "flow"))
                     session = &x;
-        if (session && (*session).contains("password") && (*session)["password"].is_string())
+        if (session && (*session).contains("password") && field(*session, "password").is_string())
             s += "  pass " + clean(str(*session, "password"));
         o.line("cnc", s);
         if (session) {
@@ -578,7 +608,7 @@ void commands(Out& o, const Json& b) {
                             : str(c, "where") == "private" ? std::string("private")
                                                            : str(c, "where");
         o.line(shown++ == 0 ? "commands" : "",
-               clock(c["ts"]) + " " + where + ": " + clean(str(c, "text")));
+               clock(field(c, "ts")) + " " + where + ": " + clean(str(c, "text")));
         // A download repeated every second is one line with its count and the delays' span.
         struct Link {
             std::string brief;
@@ -615,28 +645,28 @@ void commands(Out& o, const Json& b) {
 
 std::string text_summary(const std::string& path, const Json& report) {
     Out o;
-    const Json& net = report["network"];
-    capture(o, path, net["capture"]);
+    const Json& net = field(report, "network");
+    capture(o, path, field(net, "capture"));
     flows(o, net);
     cnc_card(o, report);
     if (net.contains("dns"))
-        dns(o, net["dns"]);
+        dns(o, field(net, "dns"));
     if (net.contains("irc"))
-        irc(o, net["irc"]);
+        irc(o, field(net, "irc"));
     if (net.contains("http"))
-        http(o, net["http"]);
+        http(o, field(net, "http"));
     if (net.contains("smtp"))
-        smtp(o, net["smtp"]);
+        smtp(o, field(net, "smtp"));
     if (net.contains("ftp"))
-        ftp(o, net["ftp"]);
+        ftp(o, field(net, "ftp"));
     if (net.contains("tftp"))
-        tftp(o, net["tftp"]);
-    if (report.contains("behavior") && report["behavior"].is_object()) {
-        behavior(o, report["behavior"]);
-        commands(o, report["behavior"]);
+        tftp(o, field(net, "tftp"));
+    if (report.contains("behavior") && field(report, "behavior").is_object()) {
+        behavior(o, field(report, "behavior"));
+        commands(o, field(report, "behavior"));
     }
     if (net.contains("anomalies"))
-        anomalies(o, net["anomalies"]);
+        anomalies(o, field(net, "anomalies"));
     return o.text;
 }
 

@@ -144,6 +144,31 @@ TEST_CASE("pcap summary: the same download repeated is one line with its count")
     CHECK(count("v.exe pe 512 bytes sha256 bb x3") == 1);
 }
 
+TEST_CASE("summaries of malformed reports print what they can and never read past the JSON") {
+    // Shapes a report read from a file could take instead of the right one: missing parts,
+    // parts of the wrong type, references to findings that are not there.
+    const char* const reports[] = {
+        R"(null)",
+        R"({})",
+        R"({"network": 5})",
+        R"({"network": {"capture": "x", "flows": {"list": 3}, "irc": {"sessions": [1]}}})",
+        R"({"network": {}, "behavior": {"floods": [{"kind": "syn"}, {"reflection": 1}, 7],
+            "cnc": {"irc": [{"start": "x"}], "http_beacons": [{}]}, "remote_shells": [{}],
+            "commands": [{"followed_by": [{"section": "floods", "index": 99}, 3]}]}})",
+        R"({"task": 1, "guest": {"processes": 2}, "network": {"dns": {"names": [4]}}})",
+        R"({"network": {"capture": {"packets": -1, "bytes": 1e300, "first_ts": 1e300,
+            "last_ts": -5, "duration": "x"}, "hosts": {"count": -3.5}},
+            "behavior": {"floods": [{"ports": ["a", -1, 1e30], "ts": 1e99}],
+            "scans": [{"target_ranges": [1, null]}]}})",
+    };
+    for (const char* text : reports) {
+        INFO(text);
+        const Json r = Json::parse(text);
+        CHECK_NOTHROW((void)text_summary("x.pcap", r));
+        CHECK_NOTHROW((void)task_summary("report.json", r));
+    }
+}
+
 TEST_CASE("pcap summary: a command followed by the same download again and again says it once") {
     Json d = {{"url", "http://10.66.0.1/u.exe"}, {"kind", "pe"}, {"size", 4096}, {"sha256", "aa"}};
     Json downloads = Json::array();
