@@ -204,6 +204,8 @@ int analyze_pcap_main(int argc, char** argv) {
         return kExitInput;
     }
     if (logs) {
+        logs->data_streams(outcome.result.data_streams);
+        logs->behavior(outcome.behavior);
         if (std::string err = logs->commit(); !err.empty()) {
             std::fprintf(stderr, "botscope analyze-pcap: %s\n", err.c_str());
             return kExitOutput;

@@ -1,6 +1,9 @@
 #include "report/behavior_json.h"
 
 #include <cmath>
+#include <functional>
+#include <string>
+#include <string_view>
 
 #include "analysis/detect/config.h"
 #include "analysis/distinct_count.h"
@@ -136,9 +139,48 @@ Json command_json(const BotCommand& c) {
         refs.push_back({{"section", r.section},
                         {"index", r.index},
                         {"delay", duration_json(0, r.delay)},
-                        {"target_matched", r.target_matched}});
+                        {"target_matched", r.target_matched},
+                        {"count", r.count},
+                        {"last_delay", duration_json(0, r.last_delay)}});
     j["followed_by"] = std::move(refs);
     return j;
+}
+
+namespace {
+
+Json irc_cnc_json(const IrcCnc& c) {
+    return {{"flow", c.flow},
+            {"client", endpoint_json(c.client)},
+            {"server", endpoint_json(c.server)},
+            {"server_name", c.server_name},
+            {"nick", c.nick},
+            {"channels", c.channels},
+            {"start", ts_json(c.start)},
+            {"end", ts_json(c.end)},
+            {"commands", c.commands}};
+}
+
+/// Calls `fn(name, list, to_json)` for each list of findings, in the report's order.
+template <typename Fn>
+void each_section(const BehaviorResult& b, Fn&& fn) {
+    fn("commands", b.commands, command_json);
+    fn("cnc.irc", b.irc, irc_cnc_json);
+    fn("cnc.http_beacons", b.beacons, beacon_json);
+    fn("floods", b.floods, flood_json);
+    fn("scans", b.scans, scan_json);
+    fn("spam_runs", b.spam_runs, spam_run_json);
+    fn("downloads", b.downloads, download_json);
+    fn("remote_shells", b.remote_shells, remote_shell_json);
+}
+
+}  // namespace
+
+void behavior_records(const BehaviorResult& b,
+                      const std::function<void(const char*, std::size_t, Json)>& sink) {
+    each_section(b, [&](const char* section, const auto& items, auto&& to_json) {
+        for (std::size_t i = 0; i < items.size(); ++i)
+            sink(section, i, to_json(items[i]));
+    });
 }
 
 Json behavior_to_json(const BehaviorResult& b) {
@@ -148,32 +190,19 @@ Json behavior_to_json(const BehaviorResult& b) {
         hosts.push_back(h.to_string());
     j["analysed_hosts"] = std::move(hosts);
     j["analysed_hosts_inferred"] = b.hosts_inferred;
-
-    auto list = [](const auto& v, auto&& fn) {
-        Json a = Json::array();
-        for (const auto& x : v)
-            a.push_back(fn(x));
-        return a;
-    };
-    j["commands"] = list(b.commands, command_json);
-    Json irc = Json::array();
-    for (const auto& c : b.irc) {
-        irc.push_back({{"flow", c.flow},
-                       {"client", endpoint_json(c.client)},
-                       {"server", endpoint_json(c.server)},
-                       {"server_name", c.server_name},
-                       {"nick", c.nick},
-                       {"channels", c.channels},
-                       {"start", ts_json(c.start)},
-                       {"end", ts_json(c.end)},
-                       {"commands", c.commands}});
-    }
-    j["cnc"] = {{"irc", std::move(irc)}, {"http_beacons", list(b.beacons, beacon_json)}};
-    j["floods"] = list(b.floods, flood_json);
-    j["scans"] = list(b.scans, scan_json);
-    j["spam_runs"] = list(b.spam_runs, spam_run_json);
-    j["downloads"] = list(b.downloads, download_json);
-    j["remote_shells"] = list(b.remote_shells, remote_shell_json);
+    each_section(b, [&](std::string_view section, const auto& items, auto&& to_json) {
+        Json* parent = &j;
+        if (section.starts_with("cnc.")) {
+            parent = &j["cnc"];
+            section.remove_prefix(4);
+        }
+        const std::string key(section);
+        Json sample = sample_list(items, to_json, kBehaviorSampleBytes);
+        const std::size_t omitted = items.size() - sample.size();
+        (*parent)[key] = std::move(sample);
+        if (omitted > 0)
+            (*parent)[key + "_omitted"] = omitted;
+    });
     j["findings_dropped"] = b.dropped;
     j["thresholds"] = thresholds_json(b.config);
     return j;

@@ -1,6 +1,8 @@
 #pragma once
 // The `behavior` part of a report (reports/README.md describes every field).
 
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -9,7 +11,18 @@
 
 namespace botscope::report {
 
+/// What report.json lists of each list of findings (compact bytes); behavior.jsonl
+/// (jsonl_logs.h) holds every finding. Lists are cut at the end, so an index into a list
+/// (`command`, `followed_by`) is the same in the report and in the log.
+inline constexpr std::size_t kBehaviorSampleBytes = 32 * 1024;
+
 Json behavior_to_json(const analysis::detect::BehaviorResult& b);
+
+/// Every finding whole, in the report's order: `sink(section, index, json)` with section
+/// "commands", "cnc.irc", "cnc.http_beacons", "floods", "scans", "spam_runs", "downloads" or
+/// "remote_shells".
+void behavior_records(const analysis::detect::BehaviorResult& b,
+                      const std::function<void(const char*, std::size_t, Json)>& sink);
 
 // One finding each; behavior_to_json puts them in their lists.
 Json flood_json(const analysis::detect::Flood& f);

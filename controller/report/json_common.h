@@ -27,22 +27,30 @@ inline constexpr std::size_t kSampleInnerItems = 100;   ///< of each list inside
 /// The size of `j` as compact JSON (a log line; report.json is indented).
 std::size_t json_size(const Json& j);
 
-/// Cuts every list inside `record` (at any depth) to kSampleInnerItems entries and puts
-/// `<name>_omitted` beside each list that was cut, with the count cut.
-void trim_inner_lists(Json& record);
+/// Cuts every list inside `record` (at any depth) to `limit` entries and puts
+/// `<name>_omitted` beside each list that was cut, with the count cut (added to one already
+/// there).
+void trim_inner_lists(Json& record, std::size_t limit = kSampleInnerItems);
 
 /// The report's sample of `items`: their JSON in order, inner lists cut, while the total fits
-/// in kSampleBytes (the first is always listed). The caller reports how many were omitted.
+/// in `budget`. The first is always listed, its inner lists cut further until it fits (its
+/// scalars are bounded by the analyzers). The caller reports how many were omitted.
 template <typename T, typename F>
-Json sample_list(const std::vector<T>& items, F&& to_json) {
+Json sample_list(const std::vector<T>& items, F&& to_json, std::size_t budget = kSampleBytes) {
     Json out = Json::array();
     std::size_t bytes = 0;
     for (const T& item : items) {
         Json j = to_json(item);
         trim_inner_lists(j);
-        const std::size_t size = json_size(j);
-        if (!out.empty() && bytes + size > kSampleBytes)
+        std::size_t size = json_size(j);
+        if (!out.empty() && bytes + size > budget)
             break;
+        for (std::size_t limit : {10, 1}) {
+            if (size <= budget)
+                break;
+            trim_inner_lists(j, limit);
+            size = json_size(j);
+        }
         bytes += size;
         out.push_back(std::move(j));
     }

@@ -13,7 +13,9 @@
 #include "analysis/proto/shell/shell_json.h"
 #include "analysis/proto/smtp/smtp_json.h"
 #include "analysis/proto/tftp/tftp_json.h"
+#include "report/behavior_json.h"
 #include "report/json_writer.h"
+#include "report/network_json.h"
 
 namespace botscope::report {
 
@@ -69,9 +71,9 @@ std::string flow_line(const FlowRecord& r) {
 }
 
 std::span<const char* const> JsonlLogs::names() {
-    static constexpr const char* kNames[kKinds] = {"flows.jsonl", "dns.jsonl",  "http.jsonl",
-                                                   "irc.jsonl",   "smtp.jsonl", "ftp.jsonl",
-                                                   "tftp.jsonl",  "shell.jsonl"};
+    static constexpr const char* kNames[kKinds] = {
+        "flows.jsonl", "dns.jsonl",  "http.jsonl",  "irc.jsonl",          "smtp.jsonl",
+        "ftp.jsonl",   "tftp.jsonl", "shell.jsonl", "data_streams.jsonl", "behavior.jsonl"};
     return kNames;
 }
 
@@ -162,6 +164,24 @@ void JsonlLogs::shell(const analysis::shell::ShellSession& s) {
 }
 void JsonlLogs::tftp(const analysis::tftp::TftpTransfer& t) {
     write(kTftp, t);
+}
+
+void JsonlLogs::data_streams(const analysis::DataStreams& d) {
+    Log& log = logs_[kDataStreams];
+    for (const auto& s : d.list) {
+        log.buf += data_stream_json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+        finish_line(log);
+    }
+}
+
+void JsonlLogs::behavior(const analysis::detect::BehaviorResult& b) {
+    Log& log = logs_[kBehavior];
+    behavior_records(b, [&](const char* section, std::size_t index, Json finding) {
+        Json line = {{"section", section}, {"index", index}};
+        line.update(finding);
+        log.buf += line.dump(-1, ' ', false, Json::error_handler_t::replace);
+        finish_line(log);
+    });
 }
 
 std::string JsonlLogs::commit() {

@@ -2,7 +2,10 @@
 // The full records of an analysis as JSON-lines logs in an output folder, written while the
 // engine runs and never held in memory (the report keeps bounded samples and counts).
 //
-//   flows.jsonl   one line per flow, as it ends (reports/README.md lists the fields)
+//   flows.jsonl      one line per flow, as it ends (reports/README.md lists the fields)
+//   dns.jsonl ...    one line per protocol record, as its analyzer closes it
+//   data_streams.jsonl  one line per data connection digested, after the analysis
+//   behavior.jsonl   one line per finding, written once the analysis is done
 //
 // Each log is written as `<name>.part` and renamed only by commit(): a folder never holds a
 // half-written log under its final name, and an analysis that fails leaves none.
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/detect/behavior.h"
 #include "analysis/log_sink.h"
 #include "analysis/network_result.h"
 
@@ -50,6 +54,10 @@ public:
     void ftp(const analysis::ftp::FtpSession& s) override;
     void shell(const analysis::shell::ShellSession& s) override;
     void tftp(const analysis::tftp::TftpTransfer& t) override;
+    /// After the analysis, before commit(): every data stream the engine digested, and every
+    /// finding as `{"section": ..., "index": ..., <the finding's fields>}`.
+    void data_streams(const analysis::DataStreams& d);
+    void behavior(const analysis::detect::BehaviorResult& b);
 
     /// Writes out, syncs and gives every log its final name. Empty on success, else one line
     /// naming the file and the cause (the parts are then removed).
@@ -65,7 +73,19 @@ private:
         std::uint64_t records = 0;
         int error = 0;  // errno of the first failed write
     };
-    enum Kind : std::size_t { kFlows, kDns, kHttp, kIrc, kSmtp, kFtp, kTftp, kShell, kKinds };
+    enum Kind : std::size_t {
+        kFlows,
+        kDns,
+        kHttp,
+        kIrc,
+        kSmtp,
+        kFtp,
+        kTftp,
+        kShell,
+        kDataStreams,
+        kBehavior,
+        kKinds
+    };
 
     explicit JsonlLogs(std::filesystem::path dir) : dir_(std::move(dir)) {}
     void flush(Log& log);

@@ -109,6 +109,23 @@ std::vector<const HostRecord*> listed_hosts(const NetworkResult& net) {
 
 }  // namespace
 
+Json data_stream_json(const DataStream& d) {
+    return {{"flow", d.flow},
+            {"service", d.service},
+            {"orig", endpoint_json(d.orig)},
+            {"resp", endpoint_json(d.resp)},
+            {"start", ts_json(d.start)},
+            {"end", ts_json(d.end)},
+            {"sender", d.content == Direction::kOrig ? "orig" : "resp"},
+            {"size", d.size},
+            {"other_bytes", d.other_bytes},
+            {"md5", d.md5.empty() ? Json(nullptr) : Json(d.md5)},
+            {"sha256", d.sha256.empty() ? Json(nullptr) : Json(d.sha256)},
+            {"gap", d.gap},
+            {"closed", d.closed},
+            {"kind", d.kind}};
+}
+
 Json network_to_json(const NetworkResult& net) {
     Json j;
     j["capture"] = capture_json(net.capture);
@@ -142,24 +159,12 @@ Json network_to_json(const NetworkResult& net) {
     j["ftp"] = to_json(net.ftp);
     j["shell"] = to_json(net.shell);
 
-    Json streams = Json::array();
-    for (const auto& d : net.data_streams.list) {
-        streams.push_back({{"flow", d.flow},
-                           {"service", d.service},
-                           {"orig", endpoint_json(d.orig)},
-                           {"resp", endpoint_json(d.resp)},
-                           {"start", ts_json(d.start)},
-                           {"end", ts_json(d.end)},
-                           {"sender", d.content == Direction::kOrig ? "orig" : "resp"},
-                           {"size", d.size},
-                           {"other_bytes", d.other_bytes},
-                           {"md5", d.md5.empty() ? Json(nullptr) : Json(d.md5)},
-                           {"sha256", d.sha256.empty() ? Json(nullptr) : Json(d.sha256)},
-                           {"gap", d.gap},
-                           {"closed", d.closed},
-                           {"kind", d.kind}});
-    }
-    j["data_streams"] = {{"list", std::move(streams)}, {"dropped", net.data_streams.dropped}};
+    Json streams = sample_list(net.data_streams.list, data_stream_json);
+    const std::size_t omitted = net.data_streams.list.size() - streams.size();
+    j["data_streams"] = {{"count", net.data_streams.list.size() + net.data_streams.dropped},
+                         {"omitted", omitted},
+                         {"dropped", net.data_streams.dropped},
+                         {"list", std::move(streams)}};
 
     Json anomalies = Json::array();
     for (const auto& [name, e] : net.weirds.entries()) {

@@ -21,6 +21,9 @@ inline constexpr std::size_t kReportHosts = 100;
 
 Json network_to_json(const analysis::NetworkResult& net);
 
+/// A data connection digested whole (an FTP data connection, an IRC DCC transfer).
+Json data_stream_json(const analysis::DataStream& d);
+
 /// The whole document for a capture analysed on its own.
 Json pcap_report(const std::string& path, const analysis::NetworkResult& net,
                  const analysis::detect::BehaviorResult& behavior, const JsonlLogs* logs = nullptr);

@@ -57,6 +57,12 @@ const Json& list(const Json& j, const char* key) {
     return j[key];
 }
 
+/// How many entries `key` has in all: the report lists a sample of long lists and counts the
+/// rest in `<key>_omitted`.
+std::size_t total(const Json& j, const char* key) {
+    return list(j, key).size() + num(j, (std::string(key) + "_omitted").c_str());
+}
+
 // Every string that came from the guest or the wire goes through here on its way to the
 // terminal: controls escaped (util::terminal_safe), cut to kMaxText.
 std::string clean(std::string_view s) {
@@ -404,7 +410,7 @@ void behavior(Out& o, const Json& b) {
             s += " (" + std::to_string(num(f, "spoofed_sources")) + " spoofed)";
         o.line("flood", s + cause(b, f));
     }
-    o.more(shown, floods.size());
+    o.more(shown, total(b, "floods"));
     const Json& scans = list(b, "scans");
     shown = 0;
     for (const auto& sc : scans) {
@@ -438,7 +444,7 @@ void behavior(Out& o, const Json& b) {
              std::to_string(num(sc, "open_total")) + " open";
         o.line("scan", s + cause(b, sc));
     }
-    o.more(shown, scans.size());
+    o.more(shown, total(b, "scans"));
     const Json& runs = list(b, "spam_runs");
     shown = 0;
     for (const auto& r : runs) {
@@ -458,7 +464,7 @@ void behavior(Out& o, const Json& b) {
             s += " (attempted: nothing accepted)";
         o.line("spam", s + cause(b, r));
     }
-    o.more(shown, runs.size());
+    o.more(shown, total(b, "spam_runs"));
     static const Json kNoCnc;
     const Json& beacons = list(b.contains("cnc") ? field(b, "cnc") : kNoCnc, "http_beacons");
     shown = 0;
@@ -471,9 +477,10 @@ void behavior(Out& o, const Json& b) {
                              fmt("%.1f s", real(c, "period")) + " x" +
                              std::to_string(num(c, "requests")));
     }
-    o.more(shown, beacons.size());
+    o.more(shown, total(b.contains("cnc") ? field(b, "cnc") : kNoCnc, "http_beacons"));
     // A bot told to update fetches the same file again and again: one line per distinct
-    // download (URL, kind, size, hash), with its count, in order of first appearance.
+    // download (URL, kind, size, hash), with its count, in order of first appearance. The
+    // report groups equal transfers already, but per client and server.
     struct Group {
         std::string text;
         std::string first_cause;
@@ -489,7 +496,7 @@ void behavior(Out& o, const Json& b) {
         auto [it, fresh] = group_of.try_emplace(s, groups.size());
         if (fresh)
             groups.push_back({s, cause(b, d), 0});
-        ++groups[it->second].count;
+        groups[it->second].count += std::max<std::uint64_t>(num(d, "count"), 1);
     }
     shown = 0;
     for (const auto& g : groups) {
@@ -499,7 +506,7 @@ void behavior(Out& o, const Json& b) {
         o.line("download",
                g.text + (g.count > 1 ? " x" + std::to_string(g.count) : "") + g.first_cause);
     }
-    o.more(shown, groups.size());
+    o.more(shown, groups.size() + num(b, "downloads_omitted"));
     const Json& shells = list(b, "remote_shells");
     shown = 0;
     for (const auto& r : shells) {
@@ -517,7 +524,7 @@ void behavior(Out& o, const Json& b) {
             s += ", then started it";
         o.line("shell", s);
     }
-    o.more(shown, shells.size());
+    o.more(shown, total(b, "remote_shells"));
 }
 
 namespace {
@@ -581,7 +588,7 @@ void cnc_card(Out& o, const Json& report) {
 std::string finding_brief(const Json& b, const std::string& section, std::size_t index) {
     const Json& l = list(b, section.c_str());
     if (index >= l.size())
-        return section;
+        return section + " #" + std::to_string(index) + " (in behavior.jsonl)";
     const Json& f = l[index];
     if (section == "floods")
         return str(f, "kind") + " flood on " + str(f, "target") + ", " +
@@ -619,13 +626,15 @@ void commands(Out& o, const Json& b) {
         for (const auto& f : list(c, "followed_by")) {
             std::string brief = finding_brief(b, str(f, "section"), num(f, "index"));
             const double delay = real(f, "delay");
+            const double last = f.contains("last_delay") ? real(f, "last_delay") : delay;
+            const std::size_t count = std::max<std::uint64_t>(num(f, "count"), 1);
             auto same = std::find_if(links.begin(), links.end(),
                                      [&brief](const Link& l) { return l.brief == brief; });
             if (same == links.end()) {
-                links.push_back({std::move(brief), 1, delay, delay});
+                links.push_back({std::move(brief), count, delay, last});
             } else {
-                ++same->count;
-                same->last = delay;
+                same->count += count;
+                same->last = std::max(same->last, last);
             }
         }
         for (const Link& l : links)
@@ -634,10 +643,19 @@ void commands(Out& o, const Json& b) {
                        (l.count == 1 ? fmt(" (+%.1f s)", l.first)
                                      : " x" + std::to_string(l.count) + fmt(" (+%.1f s", l.first) +
                                            fmt(" to +%.1f s)", l.last)));
+        if (num(c, "followed_by_omitted") > 0)
+            o.line("", "  -> " + std::to_string(num(c, "followed_by_omitted")) +
+                           " more, in behavior.jsonl");
     }
-    o.more(shown, cmds.size());
-    if (!cmds.empty())
+    o.more(shown, total(b, "commands"));
+    if (cmds.empty())
+        return;
+    if (total(b, "commands") == cmds.size())
         o.line("", std::to_string(cmds.size()) + " received, " + std::to_string(idle) +
+                       " without a behaviour seen");
+    else
+        o.line("", std::to_string(total(b, "commands")) + " received; of the " +
+                       std::to_string(cmds.size()) + " in the report, " + std::to_string(idle) +
                        " without a behaviour seen");
 }
 

@@ -164,13 +164,24 @@ TEST_CASE("a spoofed SYN flood of 2,000,000 packets: one finding, a bounded repo
     MESSAGE("distinct sources: " << sources.size() << ", estimated " << f["sources"]);
     CHECK(f["sources"].get<double>() ==
           doctest::Approx(static_cast<double>(sources.size())).epsilon(0.052));
-    // Every log is written, the protocols' empty: a SYN flood carries no payload.
+    // Every log is written, the protocols' empty (a SYN flood carries no payload), and the
+    // findings' log holds the flood.
     const Json& logs = report["logs"];
-    REQUIRE(logs.size() == 8);
+    REQUIRE(logs.size() == 10);
     CHECK(logs[0]["name"] == "flows.jsonl");
     CHECK(logs[0]["records"] == lines);
-    for (std::size_t i = 1; i < logs.size(); ++i) {
+    for (std::size_t i = 1; i + 1 < logs.size(); ++i) {
         CHECK(logs[i]["records"] == 0);
         CHECK(fs::file_size(out / logs[i]["name"].get<std::string>()) == 0);
     }
+    CHECK(logs[9]["name"] == "behavior.jsonl");
+    CHECK(logs[9]["records"] == 1);
+    std::ifstream behavior(out / "behavior.jsonl");
+    std::string finding;
+    REQUIRE(std::getline(behavior, finding));
+    const Json logged = Json::parse(finding);
+    CHECK(logged["section"] == "floods");
+    CHECK(logged["index"] == 0);
+    CHECK(logged["target"] == f["target"]);
+    CHECK(logged["packets"] == f["packets"]);
 }

@@ -52,11 +52,12 @@ void complete_behavior(const NetworkResult& net, RecordDetectors& records, Behav
     }
     b.spam_runs = detect_spam(net, b.config.spam, b.mail_attempts, b.dropped);
     b.beacons = records.beacons.finish(b.config.beacon, b.dropped);
-    b.downloads = find_downloads(net, std::move(records.downloads), b.dropped);
+    b.downloads = find_downloads(net, records.downloads, b.dropped);
     b.remote_shells = detect_shells(net, b.dropped);
     b.commands = records.commands.take(b.dropped);
     b.irc = irc_cnc(net, b.commands);
     match_commands(b);
+    group_downloads(b, records.downloads);
 }
 
 }  // namespace botscope::analysis::detect

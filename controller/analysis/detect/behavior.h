@@ -162,10 +162,18 @@ struct Beacon {
     Evidence evidence;
 };
 
+/// One file fetched, or the same file fetched again and again: a bot told to update, or
+/// re-sent its topic command at each reconnect, fetches the same URL every few seconds.
+/// Downloads equal in protocol, URL, client address, server, kind, size, hashes and
+/// completeness are one entry (detect/download.h, group_downloads).
 struct Download {
     std::string protocol;  ///< "http", "ftp", "tftp", "dcc"
-    Timestamp ts = 0;
-    FlowId flow = 0;
+    Timestamp ts = 0;      ///< the first time
+    Timestamp last_ts = 0;
+    std::uint64_t count = 1;
+    /// The transfers' flows: the first kMaxEvidenceFlows and how many in all.
+    Evidence evidence;
+    FlowId flow = 0;  ///< the first transfer's
     Endpoint client;
     Endpoint server;
     std::string url;   ///< http: http://host/uri; ftp: ftp://server/name; tftp: tftp://server/name
@@ -175,6 +183,8 @@ struct Download {
     std::string md5;  ///< empty when the content was not captured whole
     std::string sha256;
     bool complete = false;
+    /// The command the earliest of its transfers that followed one followed; every command a
+    /// transfer followed lists this entry in its `followed_by`.
     std::optional<std::size_t> command;
 };
 
@@ -184,6 +194,10 @@ struct BehaviorRef {
     std::size_t index = 0;
     Timestamp delay = 0;          ///< from the command to the start of the behaviour
     bool target_matched = false;  ///< the command named this behaviour's target
+    /// Downloads: how many of the entry's transfers followed this command, and the delay to
+    /// the last of them.
+    std::uint64_t count = 1;
+    Timestamp last_delay = 0;
 };
 
 struct BotCommand {

@@ -345,7 +345,7 @@ void link(BehaviorResult& b, const std::vector<CommandTargets>& targets, std::ve
             continue;
         f.command = cand->command;
         BotCommand& c = b.commands[cand->command];
-        c.followed_by.push_back({section, i, start - c.ts, cand->matched});
+        c.followed_by.push_back({section, i, start - c.ts, cand->matched, 1, start - c.ts});
     }
 }
 

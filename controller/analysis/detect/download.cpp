@@ -112,14 +112,29 @@ std::optional<Download> tftp_download(const tftp::TftpTransfer& t) {
     return d;
 }
 
+DownloadKey download_key(const Download& d) {
+    return {d.protocol, d.url, d.client.addr, d.server,  d.kind,
+            d.size,     d.md5, d.sha256,      d.complete};
+}
+
 void DownloadCollector::add(std::optional<Download> d) {
     if (!d)
         return;
-    if (list.size() >= kMaxFindings) {
+    if (list.size() < kMaxFindings) {
+        repeats.try_emplace(download_key(*d));
+        list.push_back(std::move(*d));
+        return;
+    }
+    auto it = repeats.find(download_key(*d));
+    if (it == repeats.end()) {
         ++dropped;
         return;
     }
-    list.push_back(std::move(*d));
+    DownloadRepeats& r = it->second;
+    ++r.count;
+    r.last_ts = std::max(r.last_ts, d->ts);
+    if (r.flows.size() < kMaxEvidenceFlows)
+        r.flows.push_back(d->flow);
 }
 
 namespace {
@@ -185,9 +200,10 @@ void dcc_downloads(const NetworkResult& net, std::vector<Download>& out) {
 
 }  // namespace
 
-std::vector<Download> find_downloads(const NetworkResult& net, DownloadCollector collected,
+std::vector<Download> find_downloads(const NetworkResult& net, DownloadCollector& collected,
                                      std::uint64_t& dropped) {
     std::vector<Download> out = std::move(collected.list);
+    collected.list.clear();
     dropped += collected.dropped;
     ftp_downloads(net.ftp, out);
     dcc_downloads(net, out);
@@ -199,6 +215,82 @@ std::vector<Download> find_downloads(const NetworkResult& net, DownloadCollector
         out.resize(kMaxFindings);
     }
     return out;
+}
+
+namespace {
+
+void add_flow(Evidence& e, FlowId flow) {
+    if (e.flows.size() < kMaxEvidenceFlows)
+        e.flows.push_back(flow);
+    ++e.flows_total;
+}
+
+}  // namespace
+
+void group_downloads(BehaviorResult& b, const DownloadCollector& collected) {
+    std::vector<Download> groups;
+    std::map<DownloadKey, std::size_t> group_of;
+    std::vector<std::size_t> moved(b.downloads.size());
+    for (std::size_t i = 0; i < b.downloads.size(); ++i) {
+        Download& d = b.downloads[i];
+        auto [it, fresh] = group_of.try_emplace(download_key(d), groups.size());
+        moved[i] = it->second;
+        if (fresh) {
+            d.last_ts = d.ts;
+            d.count = 1;
+            d.evidence = {};
+            add_flow(d.evidence, d.flow);
+            groups.push_back(std::move(d));
+            continue;
+        }
+        Download& g = groups[it->second];
+        ++g.count;
+        g.last_ts = std::max(g.last_ts, d.ts);
+        add_flow(g.evidence, d.flow);
+        if (!g.command)
+            g.command = d.command;
+    }
+    for (const auto& [key, r] : collected.repeats) {
+        if (r.count == 0)
+            continue;
+        auto it = group_of.find(key);
+        if (it == group_of.end()) {
+            b.dropped += r.count;
+            continue;
+        }
+        Download& g = groups[it->second];
+        g.count += r.count;
+        g.last_ts = std::max(g.last_ts, r.last_ts);
+        for (FlowId f : r.flows)
+            if (g.evidence.flows.size() < kMaxEvidenceFlows)
+                g.evidence.flows.push_back(f);
+        g.evidence.flows_total += r.count;
+    }
+    // A command followed by several transfers of one file keeps one reference to its entry.
+    for (auto& c : b.commands) {
+        std::vector<BehaviorRef> refs;
+        std::map<std::size_t, std::size_t> ref_of;  // entry -> its place in refs
+        for (auto& ref : c.followed_by) {
+            ref.last_delay = ref.delay;
+            if (ref.section != "downloads") {
+                refs.push_back(std::move(ref));
+                continue;
+            }
+            ref.index = moved.at(ref.index);
+            auto [it, fresh] = ref_of.try_emplace(ref.index, refs.size());
+            if (fresh) {
+                refs.push_back(std::move(ref));
+                continue;
+            }
+            BehaviorRef& first = refs[it->second];
+            ++first.count;
+            first.delay = std::min(first.delay, ref.delay);
+            first.last_delay = std::max(first.last_delay, ref.delay);
+            first.target_matched = first.target_matched || ref.target_matched;
+        }
+        c.followed_by = std::move(refs);
+    }
+    b.downloads = std::move(groups);
 }
 
 }  // namespace botscope::analysis::detect

@@ -22,12 +22,17 @@
 //     closed normally without gaps.
 //   - DCC: files sent over an IRC DCC SEND connection (digested by the engine as announced
 //     by the offer) that start like pe/mz/elf; name from the offer; url dcc://<offerer>/<name>.
-// md5/sha256 are empty unless `complete`. Ordered by (ts, flow, url); at most kMaxFindings, the
-// rest added to `dropped` (the collector keeps the first kMaxFindings HTTP and TFTP downloads to
-// close and counts the others).
+// md5/sha256 are empty unless `complete`. Ordered by (ts, flow, url); at most kMaxFindings
+// transfers are kept one by one (the collector keeps the first kMaxFindings HTTP and TFTP
+// downloads to close); once commands are linked to them, equal ones are grouped into one entry
+// with their count (behavior.h, Download). A transfer past the cap that equals one kept still
+// counts in its entry; the others are added to `dropped`.
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "analysis/detect/behavior.h"
@@ -39,15 +44,36 @@ namespace botscope::analysis::detect {
 std::optional<Download> http_download(const http::HttpTransaction& t);
 std::optional<Download> tftp_download(const tftp::TftpTransfer& t);
 
-/// HTTP and TFTP downloads as their records close: at most kMaxFindings, the rest counted.
-struct DownloadCollector {
-    std::vector<Download> list;
-    std::uint64_t dropped = 0;
-    void add(std::optional<Download> d);
+/// What makes two transfers the same download.
+using DownloadKey = std::tuple<std::string, std::string, IpAddress, Endpoint, std::string,
+                               std::uint64_t, std::string, std::string, bool>;
+DownloadKey download_key(const Download& d);
+
+/// Transfers past the cap equal to one kept: counted into its entry by group_downloads.
+struct DownloadRepeats {
+    std::uint64_t count = 0;
+    Timestamp last_ts = 0;
+    std::vector<FlowId> flows;  ///< the first kMaxEvidenceFlows
 };
 
-/// Every download: those `collected` and the FTP and DCC ones of `net`.
-std::vector<Download> find_downloads(const NetworkResult& net, DownloadCollector collected,
+/// HTTP and TFTP downloads as their records close: the first kMaxFindings, then repeats of
+/// those counted, the rest dropped.
+struct DownloadCollector {
+    void add(std::optional<Download> d);
+
+    std::vector<Download> list;
+    std::map<DownloadKey, DownloadRepeats> repeats;  ///< keys of `list` only
+    std::uint64_t dropped = 0;
+};
+
+/// Every transfer, ungrouped: the collector's list (taken from it) and the FTP and DCC ones of
+/// `net`.
+std::vector<Download> find_downloads(const NetworkResult& net, DownloadCollector& collected,
                                      std::uint64_t& dropped);
+
+/// After match_commands: equal transfers of b.downloads become one entry at the place of the
+/// first, with the repeats past the cap added; commands' references follow their transfer
+/// into its entry. Repeats whose transfers were all cut count in b.dropped.
+void group_downloads(BehaviorResult& b, const DownloadCollector& collected);
 
 }  // namespace botscope::analysis::detect

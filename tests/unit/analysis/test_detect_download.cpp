@@ -263,7 +263,8 @@ TEST_CASE("download: FTP data connections decide by content when they were captu
     net.ftp.sessions.push_back(s);
 
     std::uint64_t dropped = 0;
-    auto ds = find_downloads(net, {}, dropped);
+    detect::DownloadCollector none;
+    auto ds = find_downloads(net, none, dropped);
     REQUIRE(ds.size() == 3);
     const Download* whole = find(ds, "ftp", "update.bin");
     REQUIRE(whole != nullptr);
@@ -306,10 +307,78 @@ TEST_CASE("download: an executable fetched after the HTTP result is full is stil
     CHECK(d.sha256 == sha256(pe));
 }
 
+TEST_CASE("download: one file fetched again and again is one entry, counted past the cap") {
+    // A bot re-sent its update command at every reconnect fetches the same file each time:
+    // more transfers than the findings kept one by one, then another file once.
+    CaptureWriter w;
+    const Endpoint web = ep("203.0.113.20", 80);
+    const std::string pe = pe_file(2000);
+    constexpr std::size_t kRepeats = detect::kMaxFindings + 300;
+    Timestamp t = kT0;
+    for (std::size_t i = 0; i < kRepeats; ++i, t += 100 * kMilli)
+        http_get(w, static_cast<std::uint16_t>(2000 + i), web, t, "/update.exe", "web.example", pe,
+                 pe.size());
+    const std::string other = pe_file(3000);
+    http_get(w, 1999, web, t, "/other.exe", "web.example", other, other.size());
+    auto run = analyze(w);
+    REQUIRE(run.behavior.downloads.size() == 1);
+    const Download& d = run.behavior.downloads[0];
+    CHECK(d.url == "http://web.example/update.exe");
+    CHECK(d.count == kRepeats);
+    CHECK(d.ts < kT0 + 100 * kMilli);  // the first request
+    CHECK(d.last_ts > kT0 + (kRepeats - 2) * 100 * kMilli);
+    CHECK(d.evidence.flows_total == kRepeats);
+    CHECK(d.evidence.flows.size() == detect::kMaxEvidenceFlows);
+    CHECK(d.sha256 == sha256(pe));
+    // The other file came after the cap and repeats none kept: it is counted as dropped.
+    CHECK(run.behavior.dropped == 1);
+}
+
+TEST_CASE("download: grouping keeps every command's reference on its transfer's entry") {
+    detect::BehaviorResult b;
+    auto transfer = [](Timestamp ts, FlowId flow, std::string url) {
+        Download d;
+        d.protocol = "http";
+        d.ts = ts;
+        d.flow = flow;
+        d.client = ep("10.66.0.5", static_cast<std::uint16_t>(1000 + flow));
+        d.server = ep("10.66.0.1", 80);
+        d.url = std::move(url);
+        d.kind = "pe";
+        d.size = 100;
+        return d;
+    };
+    b.downloads = {
+        transfer(1 * kSecond, 1, "http://a/x.exe"), transfer(2 * kSecond, 2, "http://a/y.exe"),
+        transfer(3 * kSecond, 3, "http://a/x.exe"), transfer(4 * kSecond, 4, "http://a/x.exe")};
+    b.downloads[2].command = 0;
+    b.downloads[3].command = 1;
+    b.commands.resize(2);
+    b.commands[0].followed_by.push_back({"downloads", 2, kSecond, true});
+    b.commands[1].followed_by.push_back({"downloads", 1, kSecond, true});
+    b.commands[1].followed_by.push_back({"downloads", 3, kSecond, true});
+    detect::DownloadCollector none;
+    detect::group_downloads(b, none);
+    REQUIRE(b.downloads.size() == 2);
+    CHECK(b.downloads[0].url == "http://a/x.exe");
+    CHECK(b.downloads[0].count == 3);
+    CHECK(b.downloads[0].ts == 1 * kSecond);
+    CHECK(b.downloads[0].last_ts == 4 * kSecond);
+    CHECK(b.downloads[0].evidence.flows == std::vector<FlowId>{1, 3, 4});
+    CHECK(b.downloads[0].command == 0u);  // the first transfer that followed a command
+    CHECK(b.downloads[1].url == "http://a/y.exe");
+    CHECK(b.downloads[1].count == 1);
+    CHECK(b.downloads[1].evidence.flows_total == 1);
+    CHECK(b.commands[0].followed_by[0].index == 0);
+    CHECK(b.commands[1].followed_by[0].index == 1);
+    CHECK(b.commands[1].followed_by[1].index == 0);
+}
+
 TEST_CASE("download: an empty result gives nothing") {
     NetworkResult net;
     std::uint64_t dropped = 0;
-    CHECK(find_downloads(net, {}, dropped).empty());
+    detect::DownloadCollector none;
+    CHECK(find_downloads(net, none, dropped).empty());
     CHECK(dropped == 0);
 }
 

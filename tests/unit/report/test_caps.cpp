@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "analysis/detect/behavior.h"
 #include "analysis/detect/traffic.h"
@@ -139,7 +141,7 @@ TEST_CASE("a flood's sources past kMaxSources: estimated, and flagged as an esti
     CHECK(j["sources_estimated"] == true);
 }
 
-TEST_CASE("floods past kMaxFindings: a thousand listed, the rest counted as dropped") {
+TEST_CASE("floods past kMaxFindings: a thousand kept, a sample listed, the rest counted") {
     // One small SYN flood on each of kMaxFindings + 3 targets, with thresholds low enough for
     // five SYNs to be one.
     constexpr std::size_t kTargets = detect::kMaxFindings + 3;
@@ -158,12 +160,26 @@ TEST_CASE("floods past kMaxFindings: a thousand listed, the rest counted as drop
     auto a = analyze(w, config);
     CHECK(a.behavior.floods.size() == detect::kMaxFindings);
     CHECK(a.behavior.dropped == kTargets - detect::kMaxFindings);
+    // The report lists the first of them within its budget and counts the others, which
+    // behavior.jsonl gets whole, at the same indices.
     Json j = botscope::report::behavior_to_json(a.behavior);
-    CHECK(j["floods"].size() == detect::kMaxFindings);
+    CHECK(j["floods"].size() >= 10);
+    CHECK(botscope::report::json_size(j["floods"]) <= botscope::report::kBehaviorSampleBytes);
+    CHECK(j["floods"].size() + j["floods_omitted"].get<std::size_t>() == detect::kMaxFindings);
     CHECK(j["findings_dropped"] == kTargets - detect::kMaxFindings);
+    std::vector<Json> logged;
+    botscope::report::behavior_records(a.behavior, [&](const char* section, std::size_t i, Json f) {
+        if (std::string(section) == "floods") {
+            CHECK(i == logged.size());
+            logged.push_back(std::move(f));
+        }
+    });
+    REQUIRE(logged.size() == detect::kMaxFindings);
+    CHECK(logged[0] == j["floods"][0]);
+    CHECK(logged.back()["target"] == a.behavior.floods.back().target.to_string());
 }
 
-TEST_CASE("commands past kMaxCommands: a thousand listed, the rest counted as dropped") {
+TEST_CASE("commands past kMaxCommands: a thousand kept, a sample listed, the rest counted") {
     // An IRC session keeps kMaxMessagesPerDirection messages each way, so the commands come
     // over two sessions of 600 each.
     constexpr int kSessions = 2;
@@ -189,7 +205,8 @@ TEST_CASE("commands past kMaxCommands: a thousand listed, the rest counted as dr
     CHECK(a.behavior.commands.size() == detect::kMaxCommands);
     CHECK(a.behavior.dropped == kSent - detect::kMaxCommands);
     Json j = botscope::report::behavior_to_json(a.behavior);
-    CHECK(j["commands"].size() == detect::kMaxCommands);
+    CHECK(j["commands"].size() + j["commands_omitted"].get<std::size_t>() == detect::kMaxCommands);
+    CHECK(j["commands"][0]["text"] == ".sysinfo 0");
     CHECK(j["findings_dropped"] == kSent - detect::kMaxCommands);
 }
 

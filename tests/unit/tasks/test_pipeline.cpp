@@ -232,7 +232,7 @@ TEST_CASE("pipeline: an honest agent, every stage, a fresh handshake for collect
     CHECK(o.report["task"]["stages"].contains("analyse"));
     CHECK(o.report["network"]["capture"]["packets"].is_number_unsigned());
     const Json& logs = o.report["logs"];
-    REQUIRE(logs.size() == 8);
+    REQUIRE(logs.size() == 10);
     for (const auto& l : logs)
         CHECK(fs::exists(o.dir / l["name"].get<std::string>()));
     CHECK(logs[0]["name"] == "flows.jsonl");
