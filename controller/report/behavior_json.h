@@ -14,7 +14,7 @@ namespace botscope::report {
 /// What report.json lists of each list of findings (compact bytes); behavior.jsonl
 /// (jsonl_logs.h) holds every finding. Lists are cut at the end, so an index into a list
 /// (`command`, `followed_by`) is the same in the report and in the log.
-inline constexpr std::size_t kBehaviorSampleBytes = 32 * 1024;
+inline constexpr std::size_t kBehaviorSampleBytes = 24 * 1024;
 
 Json behavior_to_json(const analysis::detect::BehaviorResult& b);
 

@@ -21,7 +21,7 @@ Json endpoint_json(const analysis::Endpoint& ep);
 
 /// report.json lists a sample of each list of records and stays about 1 MB whatever the
 /// capture; the logs (jsonl_logs.h) hold every record whole.
-inline constexpr std::size_t kSampleBytes = 48 * 1024;  ///< of one list's records, compact
+inline constexpr std::size_t kSampleBytes = 32 * 1024;  ///< of one list's records, compact
 inline constexpr std::size_t kSampleInnerItems = 100;   ///< of each list inside a record
 
 /// The size of `j` as compact JSON (a log line; report.json is indented).

@@ -16,7 +16,7 @@ inline constexpr const char* kSchema = "botscope.report/1";
 
 /// What the report lists of the network part, whatever the capture; counts stay whole and the
 /// logs (jsonl_logs.h) hold every record.
-inline constexpr std::size_t kReportFlows = 500;
+inline constexpr std::size_t kReportFlows = 250;
 inline constexpr std::size_t kReportHosts = 100;
 
 Json network_to_json(const analysis::NetworkResult& net);
