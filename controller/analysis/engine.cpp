@@ -71,21 +71,24 @@ public:
     }
     void http(const http::HttpTransaction& t) override {
         detectors_.http(t);
-        if (logs_)
-            logs_->http(t);
+        forward(&LogSink::http, t);
     }
     void tftp(const tftp::TftpTransfer& t) override {
         detectors_.tftp(t);
-        if (logs_)
-            logs_->tftp(t);
+        forward(&LogSink::tftp, t);
     }
-    void dns(const dns::DnsTransaction& t) override { forward(&LogSink::dns, t); }
+    void dns(const dns::DnsTransaction& t) override {
+        detectors_.dns(t);
+        forward(&LogSink::dns, t);
+    }
     void irc(const irc::IrcSession& s) override {
         detectors_.irc(s);
-        if (logs_)
-            logs_->irc(s);
+        forward(&LogSink::irc, s);
     }
-    void smtp(const smtp::SmtpSession& s) override { forward(&LogSink::smtp, s); }
+    void smtp(const smtp::SmtpSession& s) override {
+        detectors_.smtp(s);
+        forward(&LogSink::smtp, s);
+    }
     void ftp(const ftp::FtpSession& s) override { forward(&LogSink::ftp, s); }
     void shell(const shell::ShellSession& s) override { forward(&LogSink::shell, s); }
 

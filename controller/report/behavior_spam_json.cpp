@@ -1,5 +1,7 @@
 #include "report/behavior_json.h"
 
+#include "analysis/distinct_count.h"
+
 namespace botscope::report {
 
 Json spam_run_json(const analysis::detect::SpamRun& s) {
@@ -24,6 +26,10 @@ Json spam_run_json(const analysis::detect::SpamRun& s) {
     j["servers_after_mx"] = s.servers_after_mx;
     j["unanswered_servers"] = s.unanswered_servers;
     j["attempted"] = s.attempted;
+    if (s.estimated) {
+        j["estimated"] = true;
+        j["estimate_error"] = analysis::DistinctCounter::kRelativeError;
+    }
     j["messages_per_minute"] = optional_json(s.messages_per_minute);
     j["evidence"] = evidence_json(s.evidence);
     j["command"] = command_ref_json(s.command);

@@ -1,6 +1,7 @@
 #include "analysis/detect/analyze.h"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "analysis/detect/beacon.h"
@@ -11,28 +12,41 @@
 
 namespace botscope::analysis::detect {
 
+void IrcCncCollector::add(const irc::IrcSession& s) {
+    if (!s.confirmed)
+        return;
+    if (list.size() >= kMaxFindings) {
+        ++dropped;
+        return;
+    }
+    IrcCnc c;
+    c.flow = s.flow;
+    c.client = s.client;
+    c.server = s.server;
+    c.server_name = s.server_name;
+    c.nick = s.nick;
+    for (const auto& ch : s.channels)
+        if (c.channels.size() < kMaxListed)
+            c.channels.push_back(ch.name);
+    c.start = s.start;
+    c.end = s.end;
+    list.push_back(std::move(c));
+}
+
 namespace {
 
-std::vector<IrcCnc> irc_cnc(const NetworkResult& net, const std::vector<BotCommand>& commands) {
-    std::vector<IrcCnc> out;
-    for (const auto& s : net.irc.sessions) {
-        if (!s.confirmed)
-            continue;
-        IrcCnc c;
-        c.flow = s.flow;
-        c.client = s.client;
-        c.server = s.server;
-        c.server_name = s.server_name;
-        c.nick = s.nick;
-        for (const auto& ch : s.channels)
-            if (c.channels.size() < kMaxListed)
-                c.channels.push_back(ch.name);
-        c.start = s.start;
-        c.end = s.end;
-        for (const auto& cmd : commands)
-            c.commands += cmd.via == "irc" && cmd.flow == s.flow ? 1 : 0;
-        out.push_back(std::move(c));
-    }
+/// The sessions in order of start, each with the count of commands it brought.
+std::vector<IrcCnc> irc_cnc(IrcCncCollector& collected, const std::vector<BotCommand>& commands) {
+    std::vector<IrcCnc> out = std::move(collected.list);
+    std::sort(out.begin(), out.end(), [](const IrcCnc& a, const IrcCnc& b) {
+        return std::tie(a.start, a.flow) < std::tie(b.start, b.flow);
+    });
+    std::map<FlowId, std::size_t> session_of;
+    for (std::size_t i = 0; i < out.size(); ++i)
+        session_of.emplace(out[i].flow, i);
+    for (const auto& cmd : commands)
+        if (auto it = session_of.find(cmd.flow); cmd.via == "irc" && it != session_of.end())
+            ++out[it->second].commands;
     return out;
 }
 
@@ -50,12 +64,13 @@ void complete_behavior(const NetworkResult& net, RecordDetectors& records, Behav
         b.dropped += b.floods.size() - kMaxFindings;
         b.floods.resize(kMaxFindings);
     }
-    b.spam_runs = detect_spam(net, b.config.spam, b.mail_attempts, b.dropped);
+    b.spam_runs = detect_spam(net, b.config.spam, b.mail_attempts, records.mail, b.dropped);
     b.beacons = records.beacons.finish(b.config.beacon, b.dropped);
     b.downloads = find_downloads(net, records.downloads, b.dropped);
     b.remote_shells = detect_shells(net, b.dropped);
     b.commands = records.commands.take(b.dropped);
-    b.irc = irc_cnc(net, b.commands);
+    b.irc = irc_cnc(records.cnc, b.commands);
+    b.dropped += records.cnc.dropped;
     match_commands(b);
     group_downloads(b, records.downloads);
 }

@@ -129,6 +129,9 @@ struct SpamRun {
     std::uint64_t unanswered_servers = 0;
     /// No message was accepted: the run was attempted, not done.
     bool attempted = false;
+    /// servers, recipients and recipient_domains are estimates (spam.h): the SMTP result kept
+    /// less of the client's sessions than it sent.
+    bool estimated = false;
     /// Servers whose address the client learned from an MX answer (and the exchange's
     /// address) before it first connected to them.
     std::uint64_t servers_after_mx = 0;

@@ -1,6 +1,7 @@
 #include "analysis/detect/spam.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -53,16 +54,26 @@ std::vector<Counted> top(const std::map<std::string, std::uint64_t>& counts) {
     return out;
 }
 
-/// The latest time anything of this session was seen.
-Timestamp session_end(const NetworkResult& net, const smtp::SmtpSession& s) {
+/// The latest line of this session.
+Timestamp last_line(const smtp::SmtpSession& s) {
     Timestamp end = s.ts;
-    if (const FlowRecord* f = net.find_flow(s.flow))
-        end = std::max(end, f->end);
     for (const auto& m : s.messages)
         end = std::max(end, m.ts);
     for (const auto& c : s.commands)
         end = std::max(end, c.ts);
     return end;
+}
+
+/// The latest time anything of this session was seen.
+Timestamp session_end(const NetworkResult& net, const smtp::SmtpSession& s) {
+    Timestamp end = last_line(s);
+    if (const FlowRecord* f = net.find_flow(s.flow))
+        end = std::max(end, f->end);
+    return end;
+}
+
+std::uint64_t text_hash(std::string_view s) {
+    return IpAddressHash::mix(std::hash<std::string_view>{}(s));
 }
 
 /// One client's DNS transactions, in capture order.
@@ -118,13 +129,40 @@ std::map<IpAddress, Timestamp> exchange_addresses(const DnsList& lookups) {
     return learned;
 }
 
+/// What the client's sessions past the SMTP result's caps add to `run`, built from those kept.
+void add_counted(SpamRun& run, const MailCounts& c, std::uint64_t sessions_kept,
+                 std::uint64_t messages_kept, const MailAttempts* tried,
+                 std::vector<FlowId>& flows) {
+    run.sessions = std::max(run.sessions, c.sessions);
+    run.messages = std::max(run.messages, c.messages);
+    run.messages_accepted = std::max(run.messages_accepted, c.messages_accepted);
+    run.mx_lookups = std::max(run.mx_lookups, c.mx_lookups);
+    if (c.sessions > 0)
+        run.start = std::min(run.start, c.start);
+    run.end = std::max(run.end, c.end);
+    const bool truncated = c.sessions > sessions_kept || c.messages_kept > messages_kept;
+    if (!truncated || !c.distinct)
+        return;
+    run.estimated = true;
+    run.servers = std::max(run.servers, c.distinct->servers.estimate() + run.unanswered_servers);
+    run.recipients = std::max(run.recipients, c.distinct->recipients.estimate());
+    run.recipient_domains = std::max(run.recipient_domains, c.distinct->domains.estimate());
+    flows.insert(flows.end(), c.flows.begin(), c.flows.end());
+    run.evidence.flows_total = c.sessions + (tried != nullptr ? tried->attempts : 0);
+}
+
 SpamRun build_run(const NetworkResult& net, const IpAddress& client,
                   const std::vector<const smtp::SmtpSession*>& sessions, const DnsList& lookups,
-                  const MailAttempts* tried) {
+                  const MailAttempts* tried, const MailCounts* counted) {
     SpamRun run;
     run.client = client;
     run.sessions = sessions.size();
-    run.start = !sessions.empty() ? sessions.front()->ts : tried->start;
+    if (!sessions.empty())
+        run.start = sessions.front()->ts;
+    else if (tried != nullptr)
+        run.start = tried->start;
+    else
+        run.start = counted->start;
     if (tried != nullptr)
         run.start = std::min(run.start, tried->start);
     run.end = run.start;
@@ -133,9 +171,11 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
     std::set<std::string> recipients;
     std::map<std::string, std::uint64_t> domains, senders, subjects;
     std::vector<FlowId> flows;
+    std::uint64_t messages_kept = 0;
     for (const smtp::SmtpSession* s : sessions) {
         run.end = std::max(run.end, session_end(net, *s));
         flows.push_back(s->flow);
+        messages_kept += s->messages.size();
         if (first_contact.emplace(s->resp.addr, s->ts).second &&
             run.server_list.size() < kMaxListed)
             run.server_list.push_back(s->resp);
@@ -185,6 +225,9 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
     run.top_domains = top(domains);
     run.senders = top(senders);
     run.subjects = top(subjects);
+    run.evidence.flows_total = 0;
+    if (counted != nullptr)
+        add_counted(run, *counted, sessions.size(), messages_kept, tried, flows);
 
     run.attempted = run.messages_accepted == 0;
 
@@ -194,7 +237,7 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
 
     std::sort(flows.begin(), flows.end());
     flows.erase(std::unique(flows.begin(), flows.end()), flows.end());
-    run.evidence.flows_total = flows.size();
+    run.evidence.flows_total = std::max<std::uint64_t>(run.evidence.flows_total, flows.size());
     if (flows.size() > kMaxEvidenceFlows)
         flows.resize(kMaxEvidenceFlows);
     run.evidence.flows = std::move(flows);
@@ -202,6 +245,58 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
 }
 
 }  // namespace
+
+MailCounts* MailCounter::client(const IpAddress& addr) {
+    auto it = clients_.find(addr);
+    if (it != clients_.end())
+        return &it->second;
+    if (clients_.size() >= kMaxMailClients) {
+        ++dropped_clients_;
+        return nullptr;
+    }
+    return &clients_[addr];
+}
+
+void MailCounter::smtp(const smtp::SmtpSession& s) {
+    MailCounts* c = client(s.orig.addr);
+    if (c == nullptr)
+        return;
+    if (c->sessions == 0 || s.ts < c->start)
+        c->start = s.ts;
+    ++c->sessions;
+    c->messages += std::max<std::uint64_t>(s.messages_seen, s.messages.size());
+    c->messages_kept += s.messages.size();
+    c->end = std::max(c->end, last_line(s));
+    if (c->flows.size() < kMaxEvidenceFlows)
+        c->flows.push_back(s.flow);
+    if (!c->distinct)
+        c->distinct = std::make_unique<MailCounts::Distinct>();
+    c->distinct->servers.add(DistinctCounter::hash(s.resp.addr));
+    for (const auto& m : s.messages) {
+        if (m.status == smtp::MessageStatus::kDelivered)
+            ++c->messages_accepted;
+        for (const auto& r : m.recipients) {
+            const std::string addr = util::to_lower(r.address);
+            c->distinct->recipients.add(text_hash(addr));
+            if (const std::string domain = domain_of(addr); !domain.empty())
+                c->distinct->domains.add(text_hash(domain));
+        }
+    }
+}
+
+void MailCounter::dns(const dns::DnsTransaction& t) {
+    if (t.qtype != kTypeMx)
+        return;
+    if (MailCounts* c = client(t.client.addr))
+        ++c->mx_lookups;
+}
+
+void MailCounter::flow_end(const FlowRecord& r) {
+    if (r.service != "smtp")
+        return;
+    if (MailCounts* c = client(r.orig.addr))
+        c->end = std::max(c->end, r.end);
+}
 
 MailExchanges mail_exchanges(const dns::DnsResult& dns) {
     std::map<IpAddress, DnsList> lookups;
@@ -218,10 +313,13 @@ MailExchanges mail_exchanges(const dns::DnsResult& dns) {
 
 std::vector<SpamRun> detect_spam(const NetworkResult& net, const SpamConfig& cfg,
                                  const std::vector<MailAttempts>& attempts,
-                                 std::uint64_t& dropped) {
+                                 const MailCounter& counted, std::uint64_t& dropped) {
     std::map<IpAddress, std::vector<const smtp::SmtpSession*>> by_client;
     for (const auto& s : net.smtp.sessions)
         by_client[s.orig.addr].push_back(&s);
+    for (const auto& [client, c] : counted.clients())
+        if (c.sessions > 0)
+            by_client[client];  // every session of it may have been past the SMTP result's cap
     std::map<IpAddress, const MailAttempts*> tried;
     for (const auto& a : attempts) {
         tried.emplace(a.client, &a);
@@ -242,8 +340,10 @@ std::vector<SpamRun> detect_spam(const NetworkResult& net, const SpamConfig& cfg
                   });
         auto it = lookups.find(client);
         auto t = tried.find(client);
+        auto c = counted.clients().find(client);
         SpamRun run = build_run(net, client, sessions, it != lookups.end() ? it->second : none,
-                                t != tried.end() ? t->second : nullptr);
+                                t != tried.end() ? t->second : nullptr,
+                                c != counted.clients().end() ? &c->second : nullptr);
         if (run.servers >= cfg.min_servers || run.messages >= cfg.min_messages ||
             run.recipient_domains >= cfg.min_recipient_domains)
             runs.push_back(std::move(run));

@@ -27,16 +27,63 @@
 //   - start: the first session's or attempt's start; end: the last packet of the sessions'
 //     flows (or the last message when a flow record was dropped) or attempts;
 //     messages_per_minute over end - start, absent when that is zero.
-// SMTP sessions the analyzer dropped at its own limit are not seen here.
+// Past the SMTP and DNS results' caps (sessions, messages or transactions they dropped), the
+// counts hold: MailCounter sees every session and lookup as it closes, and a client's sessions,
+// messages, accepted messages, MX lookups, start and end are its; servers, recipients and
+// recipient domains become estimates (`estimated`, distinct_count.h) when the kept sessions
+// hold less than it saw. The lists (server_list, top_domains, senders, subjects) and
+// servers_after_mx stay those of the records kept.
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <string_view>
 #include <vector>
+
+#include "analysis/distinct_count.h"
 
 #include "analysis/detect/behavior.h"
 #include "analysis/detect/config.h"
 #include "analysis/network_result.h"
 
 namespace botscope::analysis::detect {
+
+/// What one client's SMTP sessions and MX lookups amounted to, counted as they closed.
+struct MailCounts {
+    std::uint64_t sessions = 0;
+    std::uint64_t messages = 0;           ///< MAIL transactions, kept or not
+    std::uint64_t messages_kept = 0;      ///< those whose details the sessions kept
+    std::uint64_t messages_accepted = 0;  ///< of those kept
+    std::uint64_t mx_lookups = 0;
+    Timestamp start = 0;        ///< the first session's
+    Timestamp end = 0;          ///< the last packet of its sessions' flows
+    std::vector<FlowId> flows;  ///< the first kMaxEvidenceFlows sessions'
+    struct Distinct {
+        DistinctCounter servers, recipients, domains;
+    };
+    std::unique_ptr<Distinct> distinct;  ///< made with the first session
+};
+
+/// Every SMTP session and DNS transaction as it closes, per client: at most kMaxMailClients
+/// clients (those past it are counted in dropped_clients).
+class MailCounter {
+public:
+    static constexpr std::size_t kMaxMailClients = 1024;
+
+    void smtp(const smtp::SmtpSession& s);
+    void dns(const dns::DnsTransaction& t);
+    /// An SMTP connection's flow ended: its last packet may be after the session's last line.
+    void flow_end(const FlowRecord& r);
+
+    const std::map<IpAddress, MailCounts>& clients() const { return clients_; }
+    std::uint64_t dropped_clients() const { return dropped_clients_; }
+
+private:
+    MailCounts* client(const IpAddress& addr);
+
+    std::map<IpAddress, MailCounts> clients_;
+    std::uint64_t dropped_clients_ = 0;
+};
 
 /// Per client, the mail exchange addresses its answered MX lookups (and its lookups of the
 /// exchanges) gave it, as servers_after_mx counts them.
@@ -46,6 +93,7 @@ MailExchanges mail_exchanges(const dns::DnsResult& dns);
 /// scan detector) reach a threshold, ordered by start (then client). At most kMaxFindings;
 /// the rest are added to `dropped`.
 std::vector<SpamRun> detect_spam(const NetworkResult& net, const SpamConfig& cfg,
-                                 const std::vector<MailAttempts>& attempts, std::uint64_t& dropped);
+                                 const std::vector<MailAttempts>& attempts,
+                                 const MailCounter& counted, std::uint64_t& dropped);
 
 }  // namespace botscope::analysis::detect

@@ -19,6 +19,7 @@ using namespace botscope::analysis;
 using botscope::analysis::detect::BehaviorResult;
 using botscope::analysis::detect::Config;
 using botscope::analysis::detect::detect_spam;
+using botscope::analysis::detect::MailCounter;
 using botscope::analysis::detect::SpamConfig;
 using botscope::analysis::detect::SpamRun;
 using namespace botscope::testing;
@@ -212,7 +213,7 @@ TEST_CASE("spam: a run to five servers is counted exactly") {
     REQUIRE(net.smtp.sessions.size() == 5);
 
     std::uint64_t dropped = 0;
-    auto runs = detect_spam(net, SpamConfig{}, {}, dropped);
+    auto runs = detect_spam(net, SpamConfig{}, {}, MailCounter{}, dropped);
     CHECK(dropped == 0);
     REQUIRE(runs.size() == 1);
     const SpamRun& r = runs[0];
@@ -263,16 +264,16 @@ TEST_CASE("spam: each threshold alone makes a run, and the same capture gives th
     std::uint64_t dropped = 0;
 
     SpamConfig servers_only{5, 1000, 1000};
-    CHECK(detect_spam(net, servers_only, {}, dropped).size() == 1);
+    CHECK(detect_spam(net, servers_only, {}, MailCounter{}, dropped).size() == 1);
     SpamConfig messages_only{1000, 25, 1000};
-    CHECK(detect_spam(net, messages_only, {}, dropped).size() == 1);
+    CHECK(detect_spam(net, messages_only, {}, MailCounter{}, dropped).size() == 1);
     SpamConfig domains_only{1000, 1000, 6};
-    CHECK(detect_spam(net, domains_only, {}, dropped).size() == 1);
+    CHECK(detect_spam(net, domains_only, {}, MailCounter{}, dropped).size() == 1);
     SpamConfig none{6, 26, 7};
-    CHECK(detect_spam(net, none, {}, dropped).empty());
+    CHECK(detect_spam(net, none, {}, MailCounter{}, dropped).empty());
 
-    auto a = detect_spam(analyze(cap.w), SpamConfig{}, {}, dropped);
-    auto b = detect_spam(analyze(cap.w), SpamConfig{}, {}, dropped);
+    auto a = detect_spam(analyze(cap.w), SpamConfig{}, {}, MailCounter{}, dropped);
+    auto b = detect_spam(analyze(cap.w), SpamConfig{}, {}, MailCounter{}, dropped);
     REQUIRE(a.size() == 1);
     REQUIRE(b.size() == 1);
     CHECK(a[0].top_domains.size() == b[0].top_domains.size());
@@ -311,7 +312,7 @@ TEST_CASE("spam: a server counts as found by MX only when DNS gave its address f
             lookup(w, t, kBot, 3000, 2, "mx.victim.example", 1, a);
         NetworkResult net = analyze(w);
         std::uint64_t dropped = 0;
-        auto runs = detect_spam(net, any, {}, dropped);
+        auto runs = detect_spam(net, any, {}, MailCounter{}, dropped);
         REQUIRE(runs.size() == 1);
         CHECK(runs[0].mx_lookups == (c == Case::kOtherClient ? 0 : 1));
         return runs[0].servers_after_mx;
@@ -334,7 +335,7 @@ TEST_CASE("spam: ordinary mail (one client, one server, two messages) is no spam
     NetworkResult net = analyze(w);
     REQUIRE(net.smtp.sessions.size() == 1);
     std::uint64_t dropped = 0;
-    CHECK(detect_spam(net, SpamConfig{}, {}, dropped).empty());
+    CHECK(detect_spam(net, SpamConfig{}, {}, MailCounter{}, dropped).empty());
     CHECK(dropped == 0);
 }
 
@@ -346,7 +347,7 @@ TEST_CASE("spam: everything at one timestamp gives a run without a rate") {
     smtp_session(w, kBot, 1300, "203.0.113.25", kT0, many, 0);
     NetworkResult net = analyze(w);
     std::uint64_t dropped = 0;
-    auto runs = detect_spam(net, SpamConfig{}, {}, dropped);
+    auto runs = detect_spam(net, SpamConfig{}, {}, MailCounter{}, dropped);
     REQUIRE(runs.size() == 1);
     CHECK(runs[0].messages == 20);
     CHECK(runs[0].start == runs[0].end);
@@ -354,10 +355,82 @@ TEST_CASE("spam: everything at one timestamp gives a run without a rate") {
     CHECK(runs[0].servers_after_mx == 0);
 }
 
+TEST_CASE("spam: a run past the SMTP and DNS results' caps keeps its counts") {
+    // More MX lookups than the DNS result keeps, then more sessions than the SMTP result
+    // keeps, each to its own server with one accepted message to its own domain.
+    constexpr std::size_t kLookups = dns::kMaxTransactions + 100;
+    constexpr std::size_t kSessions = smtp::kMaxSessions + 400;
+    CaptureWriter w;
+    Timestamp t = kT0;
+    for (std::size_t i = 0; i < kLookups; ++i) {
+        const std::string domain = "d" + std::to_string(i) + ".example";
+        t = lookup(w, t, kBot, static_cast<std::uint16_t>(10000 + i % 1000),
+                   static_cast<std::uint16_t>(i), domain, 15,
+                   {{15, 300, mx_rdata("mx." + domain)}});
+    }
+    for (std::size_t i = 0; i < kSessions; ++i) {
+        const std::string server =
+            "198.18." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
+        Message m{"boss@spam.example",
+                  {"u" + std::to_string(i) + "@d" + std::to_string(i) + ".example"},
+                  "Cheap meds"};
+        t = smtp_session(w, kBot, static_cast<std::uint16_t>(2000 + i), server, t, {m}) + kMilli;
+    }
+    Config config;
+    config.hosts.push_back(ip(kBot));
+    Engine e(kLinkEthernet, config);
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    BehaviorResult b;
+    NetworkResult net = e.finish(&b);
+    CHECK(net.smtp.sessions.size() == smtp::kMaxSessions);
+    CHECK(net.dns.transactions.size() == dns::kMaxTransactions);
+    REQUIRE(b.spam_runs.size() == 1);
+    const SpamRun& run = b.spam_runs[0];
+    CHECK(run.sessions == kSessions);
+    CHECK(run.messages == kSessions);
+    CHECK(run.messages_accepted == kSessions);
+    CHECK(run.mx_lookups == kLookups);
+    CHECK(run.evidence.flows_total == kSessions);
+    CHECK(run.end > run.start + (kSessions - 1) * 20 * kMilli);
+    // Distinct servers, recipients and domains: estimates within 3.2 standard errors.
+    CHECK(run.estimated);
+    const auto near = [](std::uint64_t v) {
+        return doctest::Approx(static_cast<double>(v)).epsilon(0.052);
+    };
+    CHECK(static_cast<double>(run.servers) == near(kSessions));
+    CHECK(static_cast<double>(run.recipients) == near(kSessions));
+    CHECK(static_cast<double>(run.recipient_domains) == near(kSessions));
+}
+
+TEST_CASE("spam: through the engine, a run the results kept whole has exact counts") {
+    // The same run as above, with the counter fed as records close: it adds nothing to what
+    // the kept records say, and estimates nothing.
+    SpamCapture cap = spam_capture();
+    Engine e(kLinkEthernet);
+    for (const auto& f : cap.w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    BehaviorResult b;
+    e.finish(&b);
+    REQUIRE(b.spam_runs.size() == 1);
+    const SpamRun& r = b.spam_runs[0];
+    CHECK_FALSE(r.estimated);
+    CHECK(r.sessions == 5);
+    CHECK(r.servers == 5);
+    CHECK(r.messages == 25);
+    CHECK(r.messages_accepted == 24);
+    CHECK(r.recipients == 26);
+    CHECK(r.recipient_domains == 6);
+    CHECK(r.mx_lookups == 4);
+    CHECK(r.start == cap.start);
+    CHECK(r.end == cap.end);
+    CHECK(r.evidence.flows_total == 5);
+}
+
 TEST_CASE("spam: an empty result gives nothing") {
     NetworkResult net;
     std::uint64_t dropped = 0;
-    CHECK(detect_spam(net, SpamConfig{}, {}, dropped).empty());
+    CHECK(detect_spam(net, SpamConfig{}, {}, MailCounter{}, dropped).empty());
 }
 
 TEST_CASE("spam: the start of a run (MX lookups, then port 25 of many exchanges) is no scan") {

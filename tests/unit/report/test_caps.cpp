@@ -15,6 +15,7 @@
 #include "analysis/distinct_count.h"
 #include "analysis/engine.h"
 #include "analysis/log_sink.h"
+#include "analysis/proto/irc/irc_analyzer.h"
 #include "report/behavior_json.h"
 #include "report/network_json.h"
 #include "support/pcapgen.h"
@@ -208,6 +209,35 @@ TEST_CASE("commands past kMaxCommands: a thousand kept, a sample listed, the res
     CHECK(j["commands"].size() + j["commands_omitted"].get<std::size_t>() == detect::kMaxCommands);
     CHECK(j["commands"][0]["text"] == ".sysinfo 0");
     CHECK(j["findings_dropped"] == kSent - detect::kMaxCommands);
+}
+
+TEST_CASE("an IRC C&C session after the IRC result is full is still listed") {
+    // IRC connections that never register (a nick, no USER: no C&C) fill the sessions the
+    // IRC result keeps; the bot's real session comes after them.
+    CaptureWriter w;
+    Timestamp t = kT0;
+    for (std::size_t i = 0; i < irc::kMaxSessions + 10; ++i) {
+        TcpConversation c(w, {ip("10.66.0.20"), static_cast<std::uint16_t>(2000 + i)},
+                          {ip("10.66.0.1"), 6667}, t);
+        c.handshake();
+        c.send(Direction::kOrig, "NICK n" + std::to_string(i) + "\r\nJOIN #x\r\n");
+        c.close();
+        t = c.now() + kMilli;
+    }
+    TcpConversation irc(w, {ip("10.66.0.10"), 1100}, {ip("10.66.0.1"), 6667}, t);
+    irc.handshake();
+    irc.send(Direction::kOrig, "NICK realbot\r\nUSER b 0 0 :b\r\n");
+    irc.send(Direction::kResp, ":irc.example 001 realbot :Welcome\r\n");
+    irc.send(Direction::kOrig, "JOIN #c\r\n");
+    irc.send(Direction::kResp, ":boss!b@10.66.0.1 PRIVMSG #c :.sysinfo\r\n");
+    irc.close();
+    auto a = analyze(w);
+    CHECK(a.net.irc.sessions.size() == irc::kMaxSessions);
+    CHECK(a.net.irc.sessions_dropped == 11);
+    REQUIRE(a.behavior.irc.size() == 1);
+    CHECK(a.behavior.irc[0].nick == "realbot");
+    CHECK(a.behavior.irc[0].channels == std::vector<std::string>{"#c"});
+    CHECK(a.behavior.irc[0].commands == 1);
 }
 
 TEST_CASE("a command in an HTTP reply after the HTTP result is full is still received") {
