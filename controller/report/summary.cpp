@@ -451,10 +451,13 @@ void behavior(Out& o, const Json& b) {
         if (shown == kMaxItems)
             break;
         ++shown;
+        // Past the SMTP result's caps the distinct counts are estimates.
+        const std::string about = flag(r, "estimated") ? "about " : "";
         std::string s = "from " + str(r, "client") + ": " + std::to_string(num(r, "messages")) +
-                        " message(s) to " + std::to_string(num(r, "servers")) + " server(s), " +
-                        std::to_string(num(r, "recipients")) + " recipient(s) in " +
-                        std::to_string(num(r, "recipient_domains")) + " domain(s)";
+                        " message(s) to " + about + std::to_string(num(r, "servers")) +
+                        " server(s), " + about + std::to_string(num(r, "recipients")) +
+                        " recipient(s) in " + about + std::to_string(num(r, "recipient_domains")) +
+                        " domain(s)";
         const Json& subjects = list(r, "subjects");
         if (!subjects.empty())
             s += ", subject \"" + clean(str(subjects[0], "value")) + "\"";

@@ -225,7 +225,6 @@ SpamRun build_run(const NetworkResult& net, const IpAddress& client,
     run.top_domains = top(domains);
     run.senders = top(senders);
     run.subjects = top(subjects);
-    run.evidence.flows_total = 0;
     if (counted != nullptr)
         add_counted(run, *counted, sessions.size(), messages_kept, tried, flows);
 
@@ -250,10 +249,8 @@ MailCounts* MailCounter::client(const IpAddress& addr) {
     auto it = clients_.find(addr);
     if (it != clients_.end())
         return &it->second;
-    if (clients_.size() >= kMaxMailClients) {
-        ++dropped_clients_;
+    if (clients_.size() >= kMaxMailClients)
         return nullptr;
-    }
     return &clients_[addr];
 }
 

@@ -37,13 +37,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <string_view>
 #include <vector>
-
-#include "analysis/distinct_count.h"
 
 #include "analysis/detect/behavior.h"
 #include "analysis/detect/config.h"
+#include "analysis/distinct_count.h"
 #include "analysis/network_result.h"
 
 namespace botscope::analysis::detect {
@@ -65,7 +63,7 @@ struct MailCounts {
 };
 
 /// Every SMTP session and DNS transaction as it closes, per client: at most kMaxMailClients
-/// clients (those past it are counted in dropped_clients).
+/// clients (12 KiB each with their sketches); a later one is seen only in the records kept.
 class MailCounter {
 public:
     static constexpr std::size_t kMaxMailClients = 1024;
@@ -76,13 +74,11 @@ public:
     void flow_end(const FlowRecord& r);
 
     const std::map<IpAddress, MailCounts>& clients() const { return clients_; }
-    std::uint64_t dropped_clients() const { return dropped_clients_; }
 
 private:
     MailCounts* client(const IpAddress& addr);
 
     std::map<IpAddress, MailCounts> clients_;
-    std::uint64_t dropped_clients_ = 0;
 };
 
 /// Per client, the mail exchange addresses its answered MX lookups (and its lookups of the
