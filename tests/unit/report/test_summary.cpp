@@ -200,6 +200,54 @@ TEST_CASE("pcap summary: a command followed by the same download again and again
     CHECK(std::count(text.begin(), text.end(), '\n') < 20);
 }
 
+TEST_CASE("pcap summary: grouped downloads, cut lists and estimates read as such") {
+    // What the report writes past its budgets: a download entry standing for 40 transfers, a
+    // command's reference carrying its count, a reference past the listed floods, lists cut
+    // with NAME_omitted, a spam run counted past the SMTP caps.
+    Json d = {{"url", "http://10.66.0.1/u.exe"},
+              {"kind", "pe"},
+              {"size", 4096},
+              {"sha256", "aa"},
+              {"count", 40}};
+    Json command = {
+        {"ts", 1.0},
+        {"where", "channel"},
+        {"target", "#b0tz"},
+        {"text", ".download http://10.66.0.1/u.exe"},
+        {"followed_by", Json::array({{{"section", "downloads"},
+                                      {"index", 0},
+                                      {"delay", 0.5},
+                                      {"count", 40},
+                                      {"last_delay", 39.5}},
+                                     {{"section", "floods"}, {"index", 70}, {"delay", 2.0}}})},
+        {"followed_by_omitted", 3}};
+    Json run = {{"client", "10.66.0.5"}, {"messages", 5000},          {"servers", 4410},
+                {"recipients", 4890},    {"recipient_domains", 4700}, {"estimated", true}};
+    Json report = {{"network",
+                    {{"capture", {{"format", "pcap"}, {"packets", 0}}},
+                     {"hosts", {{"count", 1}}},
+                     {"flows", {{"count", 0}, {"list", Json::array()}}}}},
+                   {"behavior",
+                    {{"downloads", Json::array({d})},
+                     {"floods", Json::array({{{"kind", "syn"}, {"target", "10.66.0.200"}}})},
+                     {"floods_omitted", 90},
+                     {"spam_runs", Json::array({run})},
+                     {"commands", Json::array({command})},
+                     {"commands_omitted", 9}}}};
+    std::string text = text_summary("x.pcap", report);
+    INFO(text);
+    CHECK(text.find("u.exe pe 4096 bytes sha256 aa x40") != std::string::npos);
+    CHECK(text.find("-> download http://10.66.0.1/u.exe x40 (+0.5 s to +39.5 s)") !=
+          std::string::npos);
+    CHECK(text.find("-> floods #70 (in behavior.jsonl) (+2.0 s)") != std::string::npos);
+    CHECK(text.find("-> 3 more, in behavior.jsonl") != std::string::npos);
+    CHECK(text.find("... and 90 more") != std::string::npos);
+    CHECK(text.find("10 received; of the 1 in the report, 0 without a behaviour seen") !=
+          std::string::npos);
+    CHECK(text.find("5000 message(s) to about 4410 server(s), about 4890 recipient(s) in about "
+                    "4700 domain(s)") != std::string::npos);
+}
+
 TEST_CASE(
     "pcap summary: a reflection, an attempted spam run and a remote shell say what they are") {
     Json flood = {{"kind", "udp"},
