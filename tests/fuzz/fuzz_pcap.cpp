@@ -1,6 +1,6 @@
 // The whole capture path: file header, records, link/IP/transport decoding, fragments, TCP
 // reassembly, protocol detection and every analyzer, then the JSON report, and every record
-// as its log writes it.
+// (protocol records, data streams, findings) as its log writes it.
 
 #include <cstdint>
 #include <span>
@@ -14,6 +14,7 @@
 #include "analysis/proto/shell/shell_json.h"
 #include "analysis/proto/smtp/smtp_json.h"
 #include "analysis/proto/tftp/tftp_json.h"
+#include "report/behavior_json.h"
 #include "report/jsonl_logs.h"
 #include "report/network_json.h"
 
@@ -34,9 +35,9 @@ public:
     void ftp(const ftp::FtpSession& s) override { line(to_json(s)); }
     void shell(const shell::ShellSession& s) override { line(to_json(s)); }
     void tftp(const tftp::TftpTransfer& t) override { line(to_json(t)); }
+    void line(const Json& j) { use(j.dump(-1, ' ', false, Json::error_handler_t::replace)); }
 
 private:
-    void line(const Json& j) { use(j.dump(-1, ' ', false, Json::error_handler_t::replace)); }
     void use(const std::string& s) { bytes_ += s.size(); }
     std::size_t bytes_ = 0;
 };
@@ -47,6 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     DiscardingSink sink;
     auto out = analyze_capture_bytes({data, size}, &sink);
     if (out.error == CaptureError::kNone) {
+        for (const auto& d : out.result.data_streams.list)
+            sink.line(botscope::report::data_stream_json(d));
+        botscope::report::behavior_records(
+            out.behavior, [&sink](const char*, std::size_t, Json finding) { sink.line(finding); });
         auto doc = botscope::report::dump(
             botscope::report::pcap_report("<fuzz>", out.result, out.behavior));
         (void)doc;
