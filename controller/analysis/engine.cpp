@@ -130,6 +130,15 @@ public:
     std::vector<std::unique_ptr<DatagramAnalyzer>> datagram_;
     AddressMap<HostRecord> hosts_{NetworkResult::kMaxHosts};
     DistinctCounter hosts_beyond_;  // hosts seen once the table was full
+    /// The last host looked up as originator and as responder: a flood's target, a scan's
+    /// scanner, a session's two ends repeat from one new flow to the next, and a lookup in a
+    /// table of 65,536 hosts is a cache miss. Values never move (AddressMap is insert-only).
+    struct LastHost {
+        IpAddress addr;
+        HostRecord* host = nullptr;
+        bool valid = false;
+    };
+    LastHost last_host_[2];
     FlowId next_flow_id_ = 1;
     Timestamp now_ = 0;
     Timestamp last_sweep_ = 0;
@@ -137,7 +146,7 @@ public:
 
 private:
     void handle(const PacketView& pkt, Timestamp ts, std::uint32_t wire_len);
-    HostRecord* host(const IpAddress& a, Timestamp ts);
+    HostRecord* host(const IpAddress& a, Timestamp ts, Direction role);
     void start_tcp(FlowState& s);
     void udp(Table::Entry& e, Direction dir, const PacketView& pkt, Timestamp ts);
     void icmp_error(const PacketView& pkt);
@@ -373,17 +382,19 @@ Engine::Impl::Impl(int link_type, const detect::Config& config, LogSink* logs)
         datagram_.push_back(entry.make(result_, &records_));
 }
 
-HostRecord* Engine::Impl::host(const IpAddress& a, Timestamp ts) {
+HostRecord* Engine::Impl::host(const IpAddress& a, Timestamp ts, Direction role) {
+    LastHost& last = last_host_[idx(role)];
+    if (last.valid && last.addr == a)
+        return last.host;  // a host past the table's cap is in hosts_beyond_ already
     bool made;
     HostRecord* h = hosts_.emplace(a, made);
     if (!h) {
         hosts_beyond_.add(DistinctCounter::hash(a));
-        return nullptr;
-    }
-    if (made) {
+    } else if (made) {
         h->addr = a;
         h->first_ts = ts;
     }
+    last = {a, h, true};
     return h;
 }
 
@@ -576,8 +587,8 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
         Endpoint src{pkt.src, sport}, dst{pkt.dst, dport};
         s.info.orig = flip ? dst : src;
         s.info.resp = flip ? src : dst;
-        s.hosts[0] = host(s.info.orig.addr, ts);
-        s.hosts[1] = host(s.info.resp.addr, ts);
+        s.hosts[0] = host(s.info.orig.addr, ts, Direction::kOrig);
+        s.hosts[1] = host(s.info.resp.addr, ts, Direction::kResp);
         e = &flows_.insert(key, FlowClass::kAttempt, ts, std::move(s));
         result_.peak_live_flows = std::max<std::uint64_t>(result_.peak_live_flows, flows_.size());
         if (tcp && !expectations_.empty())
