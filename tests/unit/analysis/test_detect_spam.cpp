@@ -35,6 +35,16 @@ NetworkResult analyze(const CaptureWriter& w) {
     return e.finish();
 }
 
+/// The whole analysis with `host` as the analysed host, detectors included.
+NetworkResult analyze_host(const CaptureWriter& w, const std::string& host, BehaviorResult& b) {
+    Config config;
+    config.hosts.push_back(ip(host));
+    Engine e(kLinkEthernet, config);
+    for (const auto& f : w.frames())
+        e.process(f.ts, f.data, f.wire_len);
+    return e.finish(&b);
+}
+
 Bytes concat(Bytes a, const Bytes& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
@@ -376,13 +386,8 @@ TEST_CASE("spam: a run past the SMTP and DNS results' caps keeps its counts") {
                   "Cheap meds"};
         t = smtp_session(w, kBot, static_cast<std::uint16_t>(2000 + i), server, t, {m}) + kMilli;
     }
-    Config config;
-    config.hosts.push_back(ip(kBot));
-    Engine e(kLinkEthernet, config);
-    for (const auto& f : w.frames())
-        e.process(f.ts, f.data, f.wire_len);
     BehaviorResult b;
-    NetworkResult net = e.finish(&b);
+    NetworkResult net = analyze_host(w, kBot, b);
     CHECK(net.smtp.sessions.size() == smtp::kMaxSessions);
     CHECK(net.dns.transactions.size() == dns::kMaxTransactions);
     REQUIRE(b.spam_runs.size() == 1);
@@ -407,11 +412,8 @@ TEST_CASE("spam: through the engine, a run the results kept whole has exact coun
     // The same run as above, with the counter fed as records close: it adds nothing to what
     // the kept records say, and estimates nothing.
     SpamCapture cap = spam_capture();
-    Engine e(kLinkEthernet);
-    for (const auto& f : cap.w.frames())
-        e.process(f.ts, f.data, f.wire_len);
     BehaviorResult b;
-    e.finish(&b);
+    analyze_host(cap.w, kBot, b);
     REQUIRE(b.spam_runs.size() == 1);
     const SpamRun& r = b.spam_runs[0];
     CHECK_FALSE(r.estimated);
@@ -466,13 +468,8 @@ TEST_CASE("spam: the start of a run (MX lookups, then port 25 of many exchanges)
             w.add_ip(at + 3 * kSecond, tcp_packet(bot, server, 1, 0, kTcpSyn, {}));
         }
     }
-    Config config;
-    config.hosts.push_back(ip(kBot));
-    Engine e(kLinkEthernet, config);
-    for (const auto& f : w.frames())
-        e.process(f.ts, f.data, f.wire_len);
     BehaviorResult b;
-    NetworkResult net = e.finish(&b);
+    NetworkResult net = analyze_host(w, kBot, b);
     CHECK(net.smtp.sessions.size() == 2);
     CHECK(b.scans.empty());
     REQUIRE(b.spam_runs.size() == 1);
@@ -493,11 +490,8 @@ TEST_CASE("spam: the start of a run (MX lookups, then port 25 of many exchanges)
         w2.add_ip(t + d * 100 * kMilli,
                   tcp_packet(ep(kBot, static_cast<std::uint16_t>(3000 + d)),
                              ep(exchanges[static_cast<std::size_t>(d)], 25), 1, 0, kTcpSyn, {}));
-    Engine e2(kLinkEthernet, config);
-    for (const auto& f : w2.frames())
-        e2.process(f.ts, f.data, f.wire_len);
     BehaviorResult b2;
-    e2.finish(&b2);
+    analyze_host(w2, kBot, b2);
     CHECK(b2.spam_runs.empty());
     REQUIRE(b2.scans.size() == 1);
     CHECK(b2.scans[0].kind == "horizontal");
