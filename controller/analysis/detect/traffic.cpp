@@ -144,11 +144,10 @@ struct ProbeKey {
     bool operator==(const ProbeKey&) const = default;
 };
 
-struct ProbeKeyHash {
-    std::size_t operator()(const ProbeKey& k) const noexcept {
-        return IpAddressHash{}(k.dst) * 31 + (static_cast<std::size_t>(k.port) << 8) + k.transport;
-    }
-};
+std::uint64_t probe_hash(const ProbeKey& k) noexcept {
+    return IpAddressHash::mix(IpAddressHash{}(k.dst) ^
+                              (static_cast<std::uint64_t>(k.port) << 8 | k.transport));
+}
 
 struct ProbeRecord {
     IpAddress dst;
@@ -171,10 +170,56 @@ struct ProbeRecord {
 
 }  // namespace
 
+/// One source's probes, by (target, port, transport). The index is open-addressed over
+/// `records` (a slot: 32 bits of the key's hash, then the record's number + 1), doubled at half
+/// load: a scan's every new probe is a new key, and a node per key was a malloc per flow.
 struct Scanner {
     IpAddress addr;
-    std::unordered_map<ProbeKey, std::uint32_t, ProbeKeyHash> index;
     std::vector<ProbeRecord> records;
+
+    /// The record of `key`, or the number it would take (records.size()) with `found` false.
+    std::uint32_t find(const ProbeKey& key, bool& found) const {
+        found = false;
+        if (slots.empty())
+            return static_cast<std::uint32_t>(records.size());
+        const std::uint64_t h = probe_hash(key);
+        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+            const std::uint64_t s = slots[i];
+            if (s == 0)
+                return static_cast<std::uint32_t>(records.size());
+            const ProbeRecord& r = records[(s & 0xffffffffu) - 1];
+            if (s >> 32 == h >> 32 && r.dst == key.dst && r.port == key.port &&
+                static_cast<std::uint8_t>(r.transport) == key.transport) {
+                found = true;
+                return static_cast<std::uint32_t>((s & 0xffffffffu) - 1);
+            }
+        }
+    }
+
+    /// Indexes records.back() under `key` (its own).
+    void index_last(const ProbeKey& key) {
+        if (2 * records.size() > slots.size()) {
+            slots.assign(slots.empty() ? 16 : 2 * slots.size(), 0);
+            mask = slots.size() - 1;
+            for (std::size_t k = 0; k + 1 < records.size(); ++k) {
+                const ProbeRecord& r = records[k];
+                place({r.dst, r.port, static_cast<std::uint8_t>(r.transport)}, k);
+            }
+        }
+        place(key, records.size() - 1);
+    }
+
+private:
+    void place(const ProbeKey& key, std::size_t record) {
+        const std::uint64_t h = probe_hash(key);
+        std::size_t i = h & mask;
+        while (slots[i] != 0)
+            i = (i + 1) & mask;
+        slots[i] = (h >> 32 << 32) | (record + 1);
+    }
+
+    std::vector<std::uint64_t> slots;
+    std::size_t mask = 0;
 };
 
 namespace {
@@ -422,16 +467,14 @@ struct TrafficDetector::Impl {
                                  ? info.resp.port
                                  : 0;
         ProbeKey key{info.resp.addr, port, static_cast<std::uint8_t>(info.transport)};
-        auto it = s->index.find(key);
-        std::uint32_t idx;
-        if (it == s->index.end()) {
+        bool found;
+        const std::uint32_t idx = s->find(key, found);
+        if (!found) {
             if (probe_records >= kMaxProbeRecords) {
                 ++untracked_probes;
                 return;
             }
             ++probe_records;
-            idx = static_cast<std::uint32_t>(s->records.size());
-            s->index.emplace(key, idx);
             ProbeRecord r;
             r.dst = info.resp.addr;
             r.port = port;
@@ -439,8 +482,8 @@ struct TrafficDetector::Impl {
             r.first_ts = ts;
             r.first_flow = info.id;
             s->records.push_back(std::move(r));
+            s->index_last(key);
         } else {
-            idx = it->second;
             ProbeRecord& r = s->records[idx];
             if (r.more_flows.size() + 1 < kMaxEvidenceFlows)
                 r.more_flows.push_back(info.id);
