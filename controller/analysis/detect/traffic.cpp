@@ -787,10 +787,25 @@ bool adjacent(const IpAddress& a, const IpAddress& b) {
     return next == b;
 }
 
+/// Calls `fn(value, count)` for each run of equal values in sorted `v`.
+template <typename T, typename F>
+void for_each_run(const std::vector<T>& v, F&& fn) {
+    for (std::size_t i = 0; i < v.size();) {
+        std::size_t j = i + 1;
+        while (j < v.size() && v[j] == v[i])
+            ++j;
+        fn(v[i], j - i);
+        i = j;
+    }
+}
+
 }  // namespace
 
 void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& mx,
                                   std::vector<MailAttempts>& mail) {
+    std::vector<std::uint8_t> explained;
+    std::vector<std::uint16_t> ports_all, ports_unproductive;
+    std::vector<IpAddress> by_addr, addrs;
     for (Scanner* s : scanner_order) {
         // Port-25 attempts to exchanges the client had just looked up: a spam run starting.
         const auto learned = mx.find(s->addr);
@@ -816,15 +831,22 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& m
             tried.client = s->addr;
             mail.push_back(std::move(tried));
         }
+        // Once per record, not per transport and pass: `flooded` is a tree.
+        explained.assign(s->records.size(), 0);
+        for (std::size_t i = 0; i < s->records.size(); ++i) {
+            const ProbeRecord& r = s->records[i];
+            explained[i] = flooded.count({s->addr, r.dst, r.transport}) > 0 || mailing(r);
+        }
+        // A record is one (address, port) of a transport, so within a transport a count of
+        // records is a count of distinct addresses per port, or of distinct ports per address.
+        // Sorted vectors, not trees: a scanner holds up to kMaxProbeRecords records, and a node
+        // per probe made this the costliest step of a scan-heavy capture.
         for (Transport tr :
              {Transport::kTcp, Transport::kUdp, Transport::kIcmp, Transport::kIcmp6}) {
             // Scan ports: those where most probes, to at least two addresses, went unanswered
             // (a port the host also uses for real work, such as 80 while browsing, is not one).
             // Horizontal: the unproductive probes on scan ports reach many addresses. Vertical: one
             // address had many of its ports probed without a productive answer.
-            std::map<std::uint16_t, std::pair<std::uint64_t, std::uint64_t>> per_port;  // all, unp.
-            std::map<std::uint16_t, std::set<IpAddress>> unproductive_addrs;
-            std::map<IpAddress, std::set<std::uint16_t>> by_addr;
             // An echo reply only says that a host is there, which is what a ping sweep asks: for
             // ICMP every probe counts as a scan's, answered or not (targets_answered says how
             // many were alive).
@@ -832,47 +854,57 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& m
             auto scan_like = [discovery](const ProbeRecord& r) {
                 return discovery || !r.productive;
             };
-            bool any = false;
-            auto explained = [&](const ProbeRecord& r) {  // by a flood or a spam run
-                return flooded.count({s->addr, r.dst, r.transport}) > 0 || mailing(r);
-            };
-            for (const auto& r : s->records) {
-                if (r.transport != tr || explained(r))
+            ports_all.clear();
+            ports_unproductive.clear();
+            by_addr.clear();
+            for (std::size_t i = 0; i < s->records.size(); ++i) {
+                const ProbeRecord& r = s->records[i];
+                if (r.transport != tr || explained[i])
                     continue;
-                any = true;
-                auto& pp = per_port[r.port];
-                ++pp.first;
+                ports_all.push_back(r.port);
                 if (scan_like(r)) {
-                    ++pp.second;
-                    by_addr[r.dst].insert(r.port);
-                    unproductive_addrs[r.port].insert(r.dst);
+                    ports_unproductive.push_back(r.port);
+                    by_addr.push_back(r.dst);
                 }
             }
-            if (!any)
+            if (ports_all.empty())
                 continue;
-            std::set<std::uint16_t> scan_ports;
-            // One unanswered address on a port is no sign of an address scan on it.
-            for (const auto& [port, n] : per_port)
-                if (unproductive_addrs[port].size() >= 2 &&
-                    static_cast<double>(n.second) >=
-                        scan_cfg.min_unproductive_share * static_cast<double>(n.first))
-                    scan_ports.insert(port);
-            std::set<IpAddress> h_addrs;
-            for (const auto& r : s->records)
-                if (r.transport == tr && !explained(r) && scan_like(r) && scan_ports.count(r.port))
-                    h_addrs.insert(r.dst);
-            bool horizontal = h_addrs.size() >= scan_cfg.min_addresses;
-            std::set<IpAddress> v_addrs;
+            std::sort(ports_all.begin(), ports_all.end());
+            std::sort(ports_unproductive.begin(), ports_unproductive.end());
+            std::vector<std::uint16_t> scan_ports;
+            for_each_run(ports_unproductive, [&](std::uint16_t port, std::size_t unproductive) {
+                auto [lo, hi] = std::equal_range(ports_all.begin(), ports_all.end(), port);
+                auto all = static_cast<double>(hi - lo);
+                // One unanswered address on a port is no sign of an address scan on it.
+                if (unproductive >= 2 &&
+                    static_cast<double>(unproductive) >= scan_cfg.min_unproductive_share * all)
+                    scan_ports.push_back(port);
+            });
+            auto on_scan_port = [&](std::uint16_t port) {
+                return std::binary_search(scan_ports.begin(), scan_ports.end(), port);
+            };
+            addrs.clear();
+            for (std::size_t i = 0; i < s->records.size(); ++i) {
+                const ProbeRecord& r = s->records[i];
+                if (r.transport == tr && !explained[i] && scan_like(r) && on_scan_port(r.port))
+                    addrs.push_back(r.dst);
+            }
+            std::sort(addrs.begin(), addrs.end());
+            bool horizontal = static_cast<std::uint64_t>(std::unique(addrs.begin(), addrs.end()) -
+                                                         addrs.begin()) >= scan_cfg.min_addresses;
+            std::vector<IpAddress> v_addrs;
             bool has_ports = tr == Transport::kTcp || tr == Transport::kUdp;
-            if (has_ports)
-                for (const auto& [addr, ports] : by_addr)
-                    if (ports.size() >= scan_cfg.min_ports)
-                        v_addrs.insert(addr);
+            if (has_ports) {
+                std::sort(by_addr.begin(), by_addr.end());
+                for_each_run(by_addr, [&](const IpAddress& addr, std::size_t ports) {
+                    if (ports >= scan_cfg.min_ports)
+                        v_addrs.push_back(addr);
+                });
+            }
             if (!horizontal && v_addrs.empty())
                 continue;
-            std::set<std::uint16_t> h_ports;
-            if (horizontal)
-                h_ports = std::move(scan_ports);
+            if (!horizontal)
+                scan_ports.clear();  // then only the vertical scan's addresses select records
 
             Scan sc;
             sc.kind = horizontal && !v_addrs.empty() ? "combined"
@@ -880,24 +912,26 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& m
                                                      : "vertical";
             sc.scanner = s->addr;
             sc.transport = tr;
-            std::map<std::uint16_t, std::set<IpAddress>> port_targets;
-            std::set<IpAddress> targets;
-            std::set<IpAddress> answered;
+            std::vector<std::uint16_t> port_targets;
+            std::vector<IpAddress> targets;
+            std::vector<IpAddress> answered;
             std::vector<Endpoint> open;
             std::vector<FlowId> flows;
             std::uint64_t unproductive_attempts = 0;
             std::vector<Timestamp> starts;
             bool first = true;
-            for (const auto& r : s->records) {
-                if (r.transport != tr || explained(r) ||
-                    (!h_ports.count(r.port) && !v_addrs.count(r.dst)))
+            for (std::size_t i = 0; i < s->records.size(); ++i) {
+                const ProbeRecord& r = s->records[i];
+                if (r.transport != tr || explained[i] ||
+                    (!on_scan_port(r.port) &&
+                     !std::binary_search(v_addrs.begin(), v_addrs.end(), r.dst)))
                     continue;
                 sc.probes += r.attempts;
                 unproductive_attempts += r.productive ? 0 : r.attempts;
-                port_targets[r.port].insert(r.dst);
-                targets.insert(r.dst);
+                port_targets.push_back(r.port);
+                targets.push_back(r.dst);
                 if (r.answered)
-                    answered.insert(r.dst);
+                    answered.push_back(r.dst);
                 if (r.open)
                     open.push_back({r.dst, r.port});
                 sc.icmp_errors += r.icmp_errors;
@@ -921,14 +955,17 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& m
                 continue;
 
             std::vector<std::pair<std::uint16_t, std::uint64_t>> ports;
-            for (const auto& [port, addrs] : port_targets)
-                ports.emplace_back(port, addrs.size());
+            std::sort(port_targets.begin(), port_targets.end());
+            for_each_run(port_targets,
+                         [&](std::uint16_t port, std::size_t n) { ports.emplace_back(port, n); });
             std::stable_sort(ports.begin(), ports.end(),
                              [](const auto& a, const auto& b) { return a.second > b.second; });
             sc.ports_total = has_ports ? ports.size() : 0;
             if (has_ports)
                 for (std::size_t i = 0; i < ports.size() && i < kMaxListed; ++i)
                     sc.ports.push_back(ports[i]);
+            std::sort(targets.begin(), targets.end());
+            targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
             sc.targets = targets.size();
             for (const auto& a : targets) {
                 if (!sc.ranges.empty() && adjacent(sc.ranges.back().last, a)) {
@@ -939,7 +976,9 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& m
                     break;
                 }
             }
-            sc.targets_answered = answered.size();
+            std::sort(answered.begin(), answered.end());
+            sc.targets_answered = static_cast<std::uint64_t>(
+                std::unique(answered.begin(), answered.end()) - answered.begin());
             std::sort(open.begin(), open.end());
             sc.open_total = open.size();
             if (open.size() > kMaxListed)
