@@ -8,8 +8,10 @@
 // of its hash, so a miss rarely touches a value. The slots double as the map fills, up to
 // twice the cap (a load of at most one half), and never grow past it. Values live in a deque:
 // their addresses stay valid, and iteration follows insertion order, so whatever is built from
-// a walk over the map is the same on every run. Insert-only: the tables only grow, to their cap.
+// a walk over the map is the same on every run. No removal of one key: the tables grow to their cap
+// and are only emptied whole.
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <utility>
@@ -55,6 +57,17 @@ public:
         slots_[i] = (h >> 32 << 32) | items_.size();
         made = true;
         return &items_.back().second;
+    }
+
+    /// Empties the map. A small index is kept for the next use, a large one let go.
+    void clear() {
+        items_.clear();
+        if (slots_.size() > 64) {
+            slots_ = {};
+            mask_ = 0;
+        } else {
+            std::fill(slots_.begin(), slots_.end(), 0);
+        }
     }
 
     bool contains(const IpAddress& a) { return find(a) != nullptr; }

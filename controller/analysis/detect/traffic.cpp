@@ -48,7 +48,7 @@ public:
     /// One more event on `port`; false when the port is new and kMaxPorts are counted.
     bool add(std::uint16_t port) {
         if (slots_.empty())
-            resize(3);
+            resize(kFirstBits);
         Slot* s = find(port);
         if (s->count != 0) {
             ++s->count;
@@ -65,6 +65,17 @@ public:
         return true;
     }
     std::size_t size() const { return size_; }
+    /// Empties the counts. A table of the first size is kept for the next use; a larger one is
+    /// let go, since a walk over it would cost what it holds and visit ports in another order.
+    void clear() {
+        if (slots_.size() > (std::size_t{1} << kFirstBits)) {
+            slots_ = {};
+            bits_ = 0;
+        } else {
+            std::fill(slots_.begin(), slots_.end(), Slot{});
+        }
+        size_ = 0;
+    }
     template <typename F>
     void for_each(F&& f) const {
         for (const Slot& s : slots_)
@@ -73,6 +84,7 @@ public:
     }
 
 private:
+    static constexpr int kFirstBits = 3;
     struct Slot {
         std::uint16_t port = 0;
         std::uint64_t count = 0;  // 0: empty
@@ -97,7 +109,8 @@ private:
     int bits_ = 0;
 };
 
-struct Episode {
+/// An episode's counters: what a new episode starts from.
+struct EpisodeCounts {
     bool active = false;
     std::uint32_t seq = 0;
     Timestamp start = 0;
@@ -116,14 +129,28 @@ struct Episode {
     SecondBins event_bins;
     SecondBins packet_bins;
     SecondBins byte_bins;
+    bool ports_capped = false;
+    std::uint64_t flows_total = 0;
+};
+
+struct Episode : EpisodeCounts {
     AddressMap<char> sources{kMaxSources};
     std::unique_ptr<DistinctCounter> sources_beyond;  // once `sources` is full
     PortCounts ports;
-    bool ports_capped = false;
     /// The senders' ports, for reflection: one port dominates when servers answer forgeries.
     PortCounts src_ports;
     std::vector<FlowId> flows;
-    std::uint64_t flows_total = 0;
+
+    /// As a new Episode, keeping the tables' memory: a scan makes an episode for every address
+    /// it probes, and making one was several allocations.
+    void reset() {
+        static_cast<EpisodeCounts&>(*this) = EpisodeCounts{};
+        sources.clear();
+        sources_beyond.reset();
+        ports.clear();
+        src_ports.clear();
+        flows.clear();
+    }
 };
 
 }  // namespace
@@ -280,10 +307,31 @@ struct TrafficDetector::Impl {
     std::uint64_t dropped = 0;
     std::uint32_t next_seq = 1;
 
+    /// Episodes of targets let go, reset, for the next targets: a scan makes one for every
+    /// address it probes.
+    std::vector<std::unique_ptr<Episode>> spare;
+    static constexpr std::size_t kSpareEpisodes = 256;
+
     Episode& episode(Target& t, Kind k) {
-        if (!t.ep[k])
-            t.ep[k] = std::make_unique<Episode>();
+        if (!t.ep[k]) {
+            if (spare.empty()) {
+                t.ep[k] = std::make_unique<Episode>();
+            } else {
+                t.ep[k] = std::move(spare.back());
+                spare.pop_back();
+            }
+        }
         return *t.ep[k];
+    }
+
+    /// Keeps the episodes of a target that is let go.
+    void recycle(Target& t) {
+        for (auto& ep : t.ep) {
+            if (ep && spare.size() < kSpareEpisodes) {
+                ep->reset();
+                spare.push_back(std::move(ep));
+            }
+        }
     }
 
     /// The episode of kind `k` at time `ts`, ending the previous one after an idle gap.
@@ -292,7 +340,7 @@ struct TrafficDetector::Impl {
         if (e.active && ts - e.last > cfg.idle_gap)
             close(t, k);
         if (!e.active) {
-            e = Episode{};
+            e.reset();
             e.active = true;
             e.seq = next_seq++;
             e.start = e.last = ts;
@@ -721,6 +769,7 @@ void TrafficDetector::sweep(Timestamp now) {
         for (int k = 0; k < kKinds; ++k)
             if (t.ep[k])
                 m.close(t, static_cast<Kind>(k));
+        m.recycle(t);
         m.targets.erase(it);
     }
 }
