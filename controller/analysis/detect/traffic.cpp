@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <deque>
 #include <limits>
-#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
-#include <unordered_map>
 
 #include "analysis/address_map.h"
 #include "analysis/distinct_count.h"
@@ -164,6 +162,122 @@ struct Target {
 
 namespace {
 
+/// Targets by address. A scan, or a flood's backscatter, brings a new target with nearly every
+/// flow and lets it go once idle, and a node-based map was an allocation and a free each time.
+/// Open-addressed (linear probing, backward-shift removal, so no tombstones pile up under the
+/// churn) over a pool whose entries are recycled through a free list; the index doubles at
+/// half load and never shrinks, so it grows a few times to the peak of live targets and
+/// rehashes no more. Entries never move while they live (flows hold Target pointers).
+class TargetTable {
+public:
+    /// The target of `a`, made when absent (`made` says so).
+    Target& get(const IpAddress& a, bool& made) {
+        made = false;
+        if (Target* t = find(a))
+            return *t;
+        if (2 * (size_ + 1) > slots_.size())
+            grow();
+        std::uint32_t i;
+        if (free_.empty()) {
+            i = static_cast<std::uint32_t>(pool_.size());
+            pool_.emplace_back();
+        } else {
+            i = free_.back();
+            free_.pop_back();
+        }
+        Node& n = pool_[i];
+        n.live = true;
+        n.t.addr = a;
+        place(IpAddressHash{}(a), i);
+        ++size_;
+        made = true;
+        return n.t;
+    }
+
+    Target* find(const IpAddress& a) {
+        if (slots_.empty())
+            return nullptr;
+        const std::uint64_t h = IpAddressHash{}(a);
+        for (std::size_t i = home(h >> 32);; i = (i + 1) & mask_) {
+            const std::uint64_t s = slots_[i];
+            if (s == 0)
+                return nullptr;
+            Node& n = pool_[entry(s)];
+            if (s >> 32 == h >> 32 && n.t.addr == a)
+                return &n.t;
+        }
+    }
+
+    /// Removes `t` (from this table); its node, reset, waits for the next target.
+    void erase(Target& t) {
+        const std::uint64_t h = IpAddressHash{}(t.addr);
+        std::size_t i = home(h >> 32);
+        while (&pool_[entry(slots_[i])].t != &t)
+            i = (i + 1) & mask_;
+        const std::uint32_t node = entry(slots_[i]);
+        for (std::size_t j = (i + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
+            const std::size_t k = home(slots_[j] >> 32);
+            // The slot at j may move back to i if its home is not in the run (i, j].
+            const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+            if (!stays) {
+                slots_[i] = slots_[j];
+                i = j;
+            }
+        }
+        slots_[i] = 0;
+        pool_[node] = Node{};
+        free_.push_back(node);
+        --size_;
+    }
+
+    std::size_t size() const { return size_; }
+
+    /// Every live target, in no particular order.
+    template <typename F>
+    void for_each(F&& fn) {
+        for (Node& n : pool_)
+            if (n.live)
+                fn(n.t);
+    }
+
+    void clear() {
+        pool_.clear();
+        free_.clear();
+        std::fill(slots_.begin(), slots_.end(), 0);
+        size_ = 0;
+    }
+
+private:
+    struct Node {
+        Target t;
+        bool live = false;
+    };
+
+    std::size_t home(std::uint64_t tag) const { return tag & mask_; }
+    static std::uint32_t entry(std::uint64_t slot) {
+        return static_cast<std::uint32_t>((slot & 0xffffffffu) - 1);
+    }
+    void place(std::uint64_t h, std::uint32_t node) {
+        std::size_t i = home(h >> 32);
+        while (slots_[i] != 0)
+            i = (i + 1) & mask_;
+        slots_[i] = (h >> 32 << 32) | (std::uint64_t{node} + 1);
+    }
+    void grow() {
+        slots_.assign(slots_.empty() ? 64 : 2 * slots_.size(), 0);
+        mask_ = slots_.size() - 1;
+        for (std::uint32_t k = 0; k < pool_.size(); ++k)
+            if (pool_[k].live)
+                place(IpAddressHash{}(pool_[k].t.addr), k);
+    }
+
+    std::deque<Node> pool_;  // a deque: entries stay where they are as it grows
+    std::vector<std::uint32_t> free_;
+    std::vector<std::uint64_t> slots_;  // 0: empty; else the hash's upper half << 32 | node + 1
+    std::size_t mask_ = 0;
+    std::size_t size_ = 0;
+};
+
 struct ProbeKey {
     IpAddress dst;
     std::uint16_t port = 0;
@@ -294,7 +408,7 @@ struct TrafficDetector::Impl {
 
     FloodConfig cfg;
     ScanConfig scan_cfg;
-    std::unordered_map<IpAddress, Target, IpAddressHash> targets;
+    TargetTable targets;
     std::deque<std::pair<IpAddress, Timestamp>> idle;  // targets that lost their last flow
     AddressMap<Scanner> scanners{kMaxScanners};
     std::vector<Scanner*> scanner_order;  // first seen first, for a stable report order
@@ -558,10 +672,8 @@ void TrafficDetector::flow_start(FlowTag& tag, const FlowInfo& info, const Packe
     tag.reflected = flipped && info.transport == Transport::kTcp &&
                     (first.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
     const IpAddress& target = tag.reflected ? info.orig.addr : info.resp.addr;
-    auto [it, fresh] = m.targets.try_emplace(target);
-    Target& t = it->second;
-    if (fresh)
-        t.addr = target;
+    bool made;
+    Target& t = m.targets.get(target, made);
     ++t.refs;
     t.last = std::max(t.last, first.ts);
     tag.target = &t;
@@ -760,17 +872,17 @@ void TrafficDetector::sweep(Timestamp now) {
     while (!m.idle.empty() && m.idle.front().second + m.cfg.idle_gap < now) {
         IpAddress addr = m.idle.front().first;
         m.idle.pop_front();
-        auto it = m.targets.find(addr);
-        if (it == m.targets.end())
+        Target* found = m.targets.find(addr);
+        if (!found)
             continue;
-        Target& t = it->second;
+        Target& t = *found;
         if (t.refs > 0 || t.last + m.cfg.idle_gap >= now)
             continue;  // busy again since; a later entry covers it
         for (int k = 0; k < kKinds; ++k)
             if (t.ep[k])
                 m.close(t, static_cast<Kind>(k));
         m.recycle(t);
-        m.targets.erase(it);
+        m.targets.erase(t);
     }
 }
 
@@ -778,8 +890,7 @@ void TrafficDetector::finish(BehaviorResult& out, const MailExchanges& mx) {
     Impl& m = *impl_;
     std::vector<Target*> order;
     order.reserve(m.targets.size());
-    for (auto& [addr, t] : m.targets)
-        order.push_back(&t);
+    m.targets.for_each([&order](Target& t) { order.push_back(&t); });
     // Closing order decides the findings' order before the final sort; make it stable.
     std::sort(order.begin(), order.end(),
               [](const Target* a, const Target* b) { return a->addr < b->addr; });
