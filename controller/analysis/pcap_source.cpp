@@ -20,7 +20,14 @@ namespace {
 /// nanosecond Timestamp for timeouts added to it.
 constexpr std::int64_t kMaxCaptureSeconds = 4'000'000'000;
 
+/// The stdio buffer under libpcap's reads. libpcap reads a file through stdio, whose buffer is
+/// the file system's block (4 KiB): a read(2) per 4 KiB was a fifth of the analysis of a
+/// capture of large transfers. The closer owns it, so it outlives the FILE that pcap_close
+/// closes.
+constexpr std::size_t kReadBuffer = std::size_t{1} << 20;
+
 struct PcapCloser {
+    std::unique_ptr<char[]> buffer;
     void operator()(pcap_t* p) const { pcap_close(p); }
 };
 using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
@@ -121,14 +128,23 @@ void classify(const std::string& path, std::span<const unsigned char> head, File
 }
 
 PcapHandle open_capture(const std::string& path, FileFacts& facts) {
+    std::FILE* fp = std::fopen(path.c_str(), "rbe");
+    if (!fp) {
+        facts.error = CaptureError::kUnreadable;
+        facts.message = path + ": " + std::strerror(errno);
+        return PcapHandle(nullptr);
+    }
+    auto buffer = std::make_unique<char[]>(kReadBuffer);
+    std::setvbuf(fp, buffer.get(), _IOFBF, kReadBuffer);
     char errbuf[PCAP_ERRBUF_SIZE] = {};
-    pcap_t* p =
-        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    pcap_t* p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!p) {
+        std::fclose(fp);
         facts.error = CaptureError::kBadHeader;
         facts.message = path + ": cannot read " + facts.format + " header: " + one_line(errbuf);
+        return PcapHandle(nullptr);
     }
-    return PcapHandle(p);
+    return PcapHandle(p, PcapCloser{std::move(buffer)});
 }
 
 }  // namespace
