@@ -6,10 +6,13 @@
 //   - Entries live in a pool of fixed chunks recycled through a free list: a new flow takes a
 //     slot, an ended one gives it back; memory follows the peak of live flows, never the count
 //     of flows seen.
-//   - The index is open-addressed with a fixed number of slots (twice the flow limit): it never
-//     rehashes. A slot holds the entry's number and 44 bits of its hash, so a lookup that
-//     misses (every packet of a spoofed flood) reads one run of slots and no entry. The hash is
-//     seeded per table so that a capture cannot be crafted to make the runs long.
+//   - The index is open-addressed and kept at most half full. It starts small and doubles at
+//     each new peak of live flows up to twice the flow limit, and never shrinks: at most nine
+//     rehashes in a table's life, none once a flood has reached its size. A small index stays
+//     in cache, where a fixed one of 4 MiB made every lookup of a new flow a cache miss. A slot
+//     holds the entry's number and 44 bits of its hash, so a lookup that misses (every packet
+//     of a spoofed flood) reads one run of slots and no entry. The hash is seeded per table so
+//     that a capture cannot be crafted to make the runs long.
 //   - Flows sit in one list per timeout class, least recently seen first, so expiry only looks
 //     at list fronts (O(expired), no sweeps). Moving a flow to the back is relinking indices.
 //
@@ -100,13 +103,13 @@ public:
         std::uint32_t self = kNil;
     };
 
-    FlowTable() : slots_(kSlots, 0), seed_(std::random_device{}()) {}
+    FlowTable() : slots_(kFirstSlots, 0), mask_(kFirstSlots - 1), seed_(std::random_device{}()) {}
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
 
     Entry* find(const FlowKey& key) {
         std::uint64_t h = hash(key);
-        for (std::size_t i = home(h);; i = (i + 1) & kMask) {
+        for (std::size_t i = home(h);; i = (i + 1) & mask_) {
             std::uint64_t s = slots_[i];
             if (s == 0)
                 return nullptr;
@@ -120,6 +123,8 @@ public:
 
     /// Inserts a new flow; the caller ensures the key is absent and there is room.
     Entry& insert(const FlowKey& key, FlowClass cls, Timestamp ts, State state) {
+        if (2 * (size_ + 1) > slots_.size() && slots_.size() < kMaxSlots)
+            grow();
         std::uint32_t i = take_slot();
         Entry& e = at(i);
         e.key = key;
@@ -130,7 +135,7 @@ public:
         std::uint64_t h = hash(key);
         std::size_t at_slot = home(h);
         while (slots_[at_slot] != 0)
-            at_slot = (at_slot + 1) & kMask;
+            at_slot = (at_slot + 1) & mask_;
         slots_[at_slot] = (h & kHashBits) | (static_cast<std::uint64_t>(i) + 1);
         link_back(e);
         ++size_;
@@ -206,9 +211,9 @@ public:
 private:
     static constexpr std::uint32_t kNil = 0xffffffffu;
     static constexpr std::size_t kChunk = 4096;
-    static constexpr std::size_t kSlots = 2 * kMaxFlows;  // a power of two
-    static constexpr std::size_t kMask = kSlots - 1;
-    static_assert((kSlots & (kSlots - 1)) == 0);
+    static constexpr std::size_t kMaxSlots = 2 * kMaxFlows;  // a power of two
+    static constexpr std::size_t kFirstSlots = 1024;
+    static_assert((kMaxSlots & (kMaxSlots - 1)) == 0);
     // A slot: entry number + 1 in the low 20 bits (0: empty), the hash's upper 44 bits above.
     static constexpr int kEntryBits = 20;
     static_assert(kMaxFlows < (std::size_t{1} << kEntryBits));
@@ -216,7 +221,7 @@ private:
 
     Entry& at(std::uint32_t i) { return chunks_[i / kChunk][i % kChunk]; }
     std::uint64_t hash(const FlowKey& k) const { return flow_key_hash(k, seed_); }
-    static std::size_t home(std::uint64_t h) { return (h >> kEntryBits) & kMask; }
+    std::size_t home(std::uint64_t h) const { return (h >> kEntryBits) & mask_; }
     static std::uint32_t entry_of(std::uint64_t slot) {
         return static_cast<std::uint32_t>((slot & ~kHashBits) - 1);
     }
@@ -226,8 +231,8 @@ private:
     void erase_slot(const Entry& e) {
         std::size_t i = home(hash(e.key));
         while (entry_of(slots_[i]) != e.self)
-            i = (i + 1) & kMask;
-        for (std::size_t j = (i + 1) & kMask; slots_[j] != 0; j = (j + 1) & kMask) {
+            i = (i + 1) & mask_;
+        for (std::size_t j = (i + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
             std::size_t h = home(slots_[j]);
             // The slot at j may move back to i if its home is not in the run (i, j].
             bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
@@ -237,6 +242,21 @@ private:
             }
         }
         slots_[i] = 0;
+    }
+
+    /// Doubles the index: the stored hash bits give each entry's new home.
+    void grow() {
+        std::vector<std::uint64_t> old(slots_.size() * 2, 0);
+        old.swap(slots_);
+        mask_ = slots_.size() - 1;
+        for (std::uint64_t s : old) {
+            if (s == 0)
+                continue;
+            std::size_t i = home(s);
+            while (slots_[i] != 0)
+                i = (i + 1) & mask_;
+            slots_[i] = s;
+        }
     }
 
     std::uint32_t take_slot() {
@@ -282,6 +302,7 @@ private:
 
     std::vector<std::unique_ptr<Entry[]>> chunks_;
     std::vector<std::uint64_t> slots_;
+    std::size_t mask_;
     std::array<std::uint32_t, kFlowClassCount> heads_ = [] {
         std::array<std::uint32_t, kFlowClassCount> a;
         a.fill(kNil);

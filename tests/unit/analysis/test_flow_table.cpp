@@ -1,4 +1,5 @@
-// The live flow table (flow_table.h): pooled slots, a fixed index, expiry by class, and
+// The live flow table (flow_table.h): pooled slots, an index that grows with the peak of live
+// flows and never shrinks, expiry by class, and
 // eviction that takes a flood's attempts before an idle connection.
 
 #include <doctest/doctest.h>
@@ -69,6 +70,34 @@ TEST_CASE("ended flows give their slots back: churn does not grow the pool") {
                      State{i, token});
     }
     CHECK(t.memory_bytes() == bytes);
+}
+
+TEST_CASE("the index grows with the peak of live flows, and a flood's churn does not grow it") {
+    Table t;
+    t.insert(key(0), FlowClass::kAttempt, 0, State{0, {}});
+    const std::size_t first = t.memory_bytes();
+    for (std::uint32_t i = 1; i < 100; ++i)
+        t.insert(key(i), FlowClass::kAttempt, i, State{i, {}});
+    CHECK(t.memory_bytes() == first);  // the first index and pool chunk hold a small capture
+    CHECK(first < (std::size_t{1} << 20));
+    for (std::uint32_t i = 100; i < 100'000; ++i)
+        t.insert(key(i), FlowClass::kAttempt, i, State{i, {}});
+    const std::size_t peak = t.memory_bytes();
+    CHECK(peak > first);
+    t.clear([](Table::Entry&) {});
+    CHECK(t.memory_bytes() == peak);
+    // The same number of live flows again, as new keys ending as they come: no rehash, no
+    // growth, and every live flow is found.
+    for (std::uint32_t i = 0; i < 300'000; ++i) {
+        if (i >= 100'000)
+            t.remove(*t.find(key(i - 100'000, 443)), [](Table::Entry&) {});
+        t.insert(key(i, 443), FlowClass::kAttempt, i, State{i, {}});
+    }
+    CHECK(t.memory_bytes() == peak);
+    std::uint32_t found = 0;
+    for (std::uint32_t i = 200'000; i < 300'000; ++i)
+        found += t.find(key(i, 443)) != nullptr;
+    CHECK(found == 100'000);
 }
 
 TEST_CASE("each class expires after its own timeout") {
