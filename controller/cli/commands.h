@@ -20,5 +20,6 @@ int submit(int argc, char** argv);
 int vm(int argc, char** argv);
 int fakenet(int argc, char** argv);
 int operator_script(int argc, char** argv);
+int signatures(int argc, char** argv);
 
 }  // namespace botscope::cli

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  vm list | check NAME | release NAME  the analysis machines and their quarantine\n"
     "  fakenet start | stop | status | ...  the fake internet on the analysis network\n"
     "  operator list | check | from-pcap    the IRC operator's scripts\n"
+    "  signatures check | scan FILE...      the YARA rules, and files scanned with them\n"
     "  analyze-pcap FILE [--json] [-o OUT]   analyse a capture taken elsewhere\n"
     "  help                                  show this help\n"
     "  version                               print the version\n"
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
             return fakenet(argc - 1, argv + 1);
         if (cmd == "operator")
             return operator_script(argc - 1, argv + 1);
+        if (cmd == "signatures")
+            return signatures(argc - 1, argv + 1);
         if (cmd == "help" || cmd == "--help" || cmd == "-h") {
             std::fputs(kUsage, stdout);
             return kExitOk;
