@@ -252,7 +252,7 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const std::vector<fs::path>& tre
         return nullptr;
     YR_RULE* rule;
     yr_rules_foreach(set->rules_, rule) {
-        ++set->rules_count_;
+        set->names_.push_back(std::string(rule->ns->name) + ":" + rule->identifier);
     }
     return set;
 }
@@ -303,19 +303,25 @@ void add_match(YR_SCAN_CONTEXT* context, const YR_RULE* rule, ScanResult& out) {
     }
     const YR_STRING* string;
     yr_rule_strings_foreach(rule, string) {
-        const YR_MATCH* match;
-        yr_string_matches_foreach(context, string, match) {
+        // libyara packs its matches without regard to alignment (UBSan says so), so each is
+        // copied out rather than read in place, and the list walked by hand.
+        for (const YR_MATCH* p = context->matches[string->idx].head; p != nullptr;) {
+            YR_MATCH match;
+            std::memcpy(&match, p, sizeof match);
+            p = match.next;
+            if (match.is_private)
+                continue;
             if (m.strings.size() >= kMaxStringHits) {
                 ++m.strings_omitted;
                 continue;
             }
             StringHit h;
             h.id = string->identifier;
-            h.offset = static_cast<std::uint64_t>(match->base + match->offset);
-            h.length = static_cast<std::uint32_t>(match->match_length);
+            h.offset = static_cast<std::uint64_t>(match.base + match.offset);
+            h.length = static_cast<std::uint32_t>(match.match_length);
             auto n =
-                std::min<std::size_t>(static_cast<std::size_t>(match->data_length), kMaxHitBytes);
-            h.data.assign(reinterpret_cast<const char*>(match->data), n);
+                std::min<std::size_t>(static_cast<std::size_t>(match.data_length), kMaxHitBytes);
+            h.data.assign(reinterpret_cast<const char*>(match.data), n);
             m.strings.push_back(std::move(h));
         }
     }

@@ -57,7 +57,9 @@ public:
                                                   Target target,
                                                   std::vector<Diagnostic>& diagnostics);
 
-    std::size_t rules() const { return rules_count_; }
+    std::size_t rules() const { return names_.size(); }
+    /// "namespace:rule" of every rule, in compile order.
+    const std::vector<std::string>& rule_names() const { return names_; }
     std::size_t files() const { return files_.size(); }
     const std::vector<std::string>& file_names() const { return files_; }
     YR_RULES* handle() const { return rules_; }
@@ -65,7 +67,7 @@ public:
 private:
     RuleSet() = default;
     YR_RULES* rules_ = nullptr;
-    std::size_t rules_count_ = 0;
+    std::vector<std::string> names_;
     std::vector<std::string> files_;
 };
 
