@@ -1,7 +1,10 @@
 // botscope signatures check | scan: the YARA rule trees, botscope's own (signatures/) and the
 // user's, compiled as the analysis compiles them, and files scanned with them.
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -23,7 +26,7 @@ namespace fs = std::filesystem;
 constexpr const char* kHelp =
     "usage: botscope signatures check [--rules DIR]... [--no-default] [--json]\n"
     "       botscope signatures scan FILE... [--rules DIR]... [--no-default] [--timeout S]\n"
-    "                                [--json]\n"
+    "                                [--json | --jsonl]\n"
     "\n"
     "  check   compiles every rule tree, for files and for streams (the trees' network/\n"
     "          folders), and prints what it holds; every error names its file and line\n"
@@ -37,7 +40,10 @@ constexpr const char* kHelp =
     "                 " BOTSCOPE_SIGNATURES_DIR
     ")\n"
     "  --timeout S    per file scanned (default 60)\n"
-    "  --json         print JSON instead of text\n" CONFIG_OPTIONS_HELP
+    "  --json         print JSON instead of text\n"
+    "  --jsonl        scan: a JSON line with the rules' count, then one per FILE as it is\n"
+    "                 scanned (submit runs scans so, in a child process); exit 0 once every\n"
+    "                 FILE has its line, whatever it says\n" CONFIG_OPTIONS_HELP
     "\n"
     "exit codes: 0 ok (scan: whether or not anything matched), 2 usage, 3 a rule file has an\n"
     "            error, or a FILE could not be scanned or its scan timed out\n";
@@ -48,6 +54,7 @@ struct Args {
     std::vector<fs::path> rules;
     bool no_default = false;
     bool json = false;
+    bool jsonl = false;
     std::chrono::seconds timeout{60};
     tasks::ConfigSources sources;
 };
@@ -66,6 +73,8 @@ std::optional<int> parse_args(int argc, char** argv, Args& a) {
         }
         if (s == "--json") {
             a.json = true;
+        } else if (s == "--jsonl") {
+            a.jsonl = true;
         } else if (s == "--no-default") {
             a.no_default = true;
         } else if (s == "--rules" || s == "--timeout") {
@@ -104,11 +113,31 @@ std::optional<int> parse_args(int argc, char** argv, Args& a) {
         std::fprintf(stderr, "botscope signatures check: takes no operand\n");
         return kExitUsage;
     }
+    if (a.jsonl && (a.json || a.verb != "scan")) {
+        std::fprintf(stderr, "botscope signatures: --jsonl is for scan, without --json\n");
+        return kExitUsage;
+    }
     if (a.verb == "scan" && a.operands.empty()) {
         std::fprintf(stderr, "botscope signatures scan: which files?\n");
         return kExitUsage;
     }
     return std::nullopt;
+}
+
+/// For the tests of submit's scan child: BOTSCOPE_TEST_HOOK=signatures-crash:NAME or
+/// signatures-hang:NAME crashes or hangs the scan when it reaches a file named NAME.
+void test_hook(const std::string& file) {
+    const char* hook = std::getenv("BOTSCOPE_TEST_HOOK");
+    if (!hook)
+        return;
+    std::string_view h = hook;
+    const std::string name = fs::path(file).filename().string();
+    if (h == "signatures-crash:" + name)
+        std::abort();
+    if (h == "signatures-hang:" + name) {
+        for (;;)
+            ::pause();
+    }
 }
 
 std::string dump(const nlohmann::json& j) {
@@ -187,12 +216,27 @@ int scan(const Args& a, const std::vector<fs::path>& trees) {
     }
     if (!a.json)
         print_diagnostics(diags);  // warnings
+    if (a.jsonl) {
+        std::printf("%s\n", nlohmann::json{{"rules", set->rules()}, {"rule_files", set->files()}}
+                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                .c_str());
+        std::fflush(stdout);
+    }
     yara::Scanner scanner(set, a.timeout);
     bool all_ok = true;
     nlohmann::json out = nlohmann::json::array();
     for (const auto& f : a.operands) {
+        test_hook(f);
         auto r = scanner.scan_file(f, yara::Externals::of(f));
         all_ok &= r.status == yara::ScanResult::Status::kOk;
+        if (a.jsonl) {
+            auto j = yara::to_json(r);
+            j["file"] = f;
+            std::printf("%s\n",
+                        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+            std::fflush(stdout);
+            continue;
+        }
         if (a.json) {
             auto j = yara::to_json(r);
             j["file"] = f;
@@ -215,7 +259,7 @@ int scan(const Args& a, const std::vector<fs::path>& trees) {
     }
     if (a.json)
         std::printf("%s\n", dump(out).c_str());
-    return all_ok ? kExitOk : kExitInput;
+    return all_ok || a.jsonl ? kExitOk : kExitInput;
 }
 
 }  // namespace

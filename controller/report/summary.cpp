@@ -807,11 +807,42 @@ void fakenet_part(Out& o, const Json& f) {
     o.line("", counts + (str(f, "log").empty() ? "" : "; log " + str(f, "log")));
 }
 
+/// YARA over the sample and the dropped files: what matched, and scans that did not finish.
+void signatures_part(Out& o, const Json& s) {
+    if (!s.is_object())
+        return;
+    if (str(s, "status") != "ok") {
+        o.line("yara", "ERROR: " + clean(str(s, "error")));
+        return;
+    }
+    std::size_t shown = 0, total = 0, clean_files = 0;
+    auto show = [&](const std::string& text) {
+        ++total;
+        if (shown < kMaxItems)
+            o.line(shown++ == 0 ? "yara" : "", text);
+    };
+    for (const auto& scan : list(s, "scans")) {
+        const std::string file = clean(str(scan, "file"));
+        const Json& matches = list(scan, "matches");
+        if (str(scan, "status") != "ok")
+            show(file + ": " + clean(str(scan, "status")) + " (" + clean(str(scan, "error")) + ")");
+        else if (matches.empty())
+            ++clean_files;
+        for (const auto& m : matches)
+            show(file + ": " + clean(str(m, "namespace")) + ":" + clean(str(m, "rule")));
+    }
+    o.more(shown, total);
+    if (shown == 0)
+        o.line("yara", std::to_string(num(at(s, "rules"), "rules")) + " rules, no match in " +
+                           std::to_string(clean_files) + " files");
+}
+
 std::string task_summary(const std::string& report_path, const Json& report) {
     Out o;
     task_part(o, at(report, "task"));
     guest_part(o, at(report, "guest"));
     fakenet_part(o, at(report, "fakenet"));
+    signatures_part(o, at(report, "signatures"));
     std::string text = o.text;
     const Json& net = at(report, "network");
     if (net.is_object() && net.contains("error"))

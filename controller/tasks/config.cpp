@@ -163,8 +163,8 @@ util::Result<util::Done> check_fakenet(const fs::path& where, Config& c) {
     auto& sb = c.fakenet.sandbox;
     const std::string net = sb.subnet.to_string();
     if (!sb.contains(sb.host))
-        return config_error(where, "[fakenet] address " + fakenet::format_ipv4(sb.host) +
-                                       " is not in " + net);
+        return config_error(
+            where, "[fakenet] address " + fakenet::format_ipv4(sb.host) + " is not in " + net);
     if (!sb.contains(sb.target) || sb.target == sb.host)
         return config_error(where, "[fakenet] target " + fakenet::format_ipv4(sb.target) +
                                        " must be an address of " + net + " other than the host");
@@ -178,8 +178,8 @@ util::Result<util::Done> check_fakenet(const fs::path& where, Config& c) {
             continue;
         }
         if (*ip == sb.host || *ip == sb.target)
-            return config_error(where, "machine " + m.name + "'s ip " + m.ip +
-                                           " is fakenet's address or target");
+            return config_error(
+                where, "machine " + m.name + "'s ip " + m.ip + " is fakenet's address or target");
         sb.guests.push_back(*ip);
     }
     return util::Done{};
@@ -211,6 +211,17 @@ util::Result<util::Done> parse_dns_overrides(const std::string& value, FakenetCo
         out.dns_names[name] = *ip;
     }
     return util::Done{};
+}
+
+std::vector<std::filesystem::path> Config::rule_trees() const {
+    std::vector<std::filesystem::path> trees;
+    for (const char* sub : {"static", "network"}) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(signatures_dir / sub, ec))
+            trees.push_back(signatures_dir / sub);
+    }
+    trees.insert(trees.end(), rules_dirs.begin(), rules_dirs.end());
+    return trees;
 }
 
 const Machine* Config::machine(const std::string& name) const {
@@ -296,6 +307,13 @@ util::Result<Config> read_config_file(const fs::path& path) {
                 ok = megabytes(c.dropped_max_bytes);
             else if (k == "signatures_dir")
                 ok = !(c.signatures_dir = v).empty();
+            else if (k == "rules_dir") {
+                QString raw = QString::fromStdString(v);
+                for (const QString& d : raw.split(',', Qt::SkipEmptyParts))
+                    c.rules_dirs.emplace_back(d.trimmed().toStdString());
+                ok = !c.rules_dirs.empty();
+            } else if (k == "scan_timeout")
+                ok = seconds(c.scan_timeout, 3'600);
             else if (k == "destroy_after")
                 ok = (v == "true" || v == "false") && ((c.destroy_after = v == "true"), true);
             else if (k == "machines") {

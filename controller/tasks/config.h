@@ -59,9 +59,9 @@ struct Config {
     std::filesystem::path source;  ///< the file read; empty = built-in defaults
     std::filesystem::path data_dir = "/var/lib/botscope";
     std::string libvirt_uri = "qemu:///system";
-    std::chrono::seconds timeout{30};                ///< default run time of a sample
-    std::chrono::seconds libvirt_timeout{60};        ///< deadline of one libvirt call
-    std::chrono::seconds agent_timeout{20};          ///< connect + authenticate after a revert
+    std::chrono::seconds timeout{30};          ///< default run time of a sample
+    std::chrono::seconds libvirt_timeout{60};  ///< deadline of one libvirt call
+    std::chrono::seconds agent_timeout{20};    ///< connect + authenticate after a revert
     /// The whole collect stage, whatever the agent answers: 256 files of 1 MiB take 3 s here.
     std::chrono::seconds collect_timeout{120};
     /// The analysis of a task's capture runs in a child process held to these: a capture that
@@ -74,6 +74,13 @@ struct Config {
         true;  ///< power the VM off after a task (an infected VM idles at 25 % CPU)
     /// signatures/ (YARA rules, operator scripts); default: the source tree's.
     std::filesystem::path signatures_dir = BOTSCOPE_SIGNATURES_DIR;
+    /// Further YARA rule trees (published sets), beside signatures/static and network.
+    std::vector<std::filesystem::path> rules_dirs;
+    std::chrono::seconds scan_timeout{60};  ///< YARA, per file scanned
+
+    /// The YARA rule trees: signatures/static and signatures/network where they exist, then
+    /// rules_dirs.
+    std::vector<std::filesystem::path> rule_trees() const;
     std::vector<Machine> machines;
     FakenetConfig fakenet;
 

@@ -24,6 +24,7 @@
 #include "tasks/analysis_child.h"
 #include "tasks/fakenet_session.h"
 #include "tasks/machine_lock.h"
+#include "tasks/signature_scan.h"
 #include "tasks/task_json.h"
 #include "util/hash.h"
 #include "util/text.h"
@@ -275,6 +276,10 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
             return d.error();
         dns = std::move(d.value());
     }
+    // A broken rule file is the user's to fix, before a VM runs for nothing.
+    const auto rule_trees = config.rule_trees();
+    if (auto e = check_rules(rule_trees); !e.empty())
+        return util::Error{"signatures", "the YARA rules do not compile: " + e};
     machinery::QuarantineStore health(config.data_dir / "machines");
     auto chosen = choose_machine(config, request, health);
     if (!chosen)
@@ -535,6 +540,42 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
         network = Json{{"error", "no capture: " + no_capture}};
     }
 
+    // --- signatures: YARA over the sample and the files it dropped, in a child ---------------
+    say("signatures");
+    st = Clock::now();
+    Json signatures;
+    {
+        std::vector<ScanTarget> targets;
+        std::string err = report::write_file_atomic(
+            (t.dir / "sample").string(), std::string(t.sample.bytes.begin(), t.sample.bytes.end()));
+        if (err.empty())
+            targets.push_back({"sample", t.dir / "sample", "sample"});
+        else
+            t.warnings.push_back("the sample could not be kept for its scan: " + err);
+        std::vector<std::string> seen;
+        const Json* dropped = nullptr;
+        if (t.guest.contains("dropped") && t.guest["dropped"].is_object() &&
+            t.guest["dropped"].contains("files") && t.guest["dropped"]["files"].is_array())
+            dropped = &t.guest["dropped"]["files"];
+        if (dropped) {
+            for (const auto& d : *dropped) {
+                if (!d.is_object() || !d.contains("stored") || !d["stored"].is_string())
+                    continue;
+                std::string stored = d["stored"].get<std::string>();
+                if (std::find(seen.begin(), seen.end(), stored) != seen.end())
+                    continue;
+                seen.push_back(stored);
+                targets.push_back({"dropped", t.dir / stored, stored});
+            }
+        }
+        SignatureLimits limits;
+        limits.per_file = config.scan_timeout;
+        signatures = scan_in_child(backends.analyzer, rule_trees, targets, limits);
+        if (signatures.value("status", "") != "ok")
+            t.warnings.push_back("signatures: " + signatures.value("error", std::string()));
+    }
+    t.stages["signatures"] = since(st);
+
     // --- machine health -----------------------------------------------------------------------
     TaskOutcome out;
     if (!t.failed()) {
@@ -543,8 +584,9 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     } else if (sample_started) {
         // What happened after the sample started is the sample's doing, not the machine's: the
         // next task's revert and handshake show whether the machine itself is broken.
-        t.warnings.push_back("not counted towards the machine's quarantine: the sample was "
-                             "running when the task failed");
+        t.warnings.push_back(
+            "not counted towards the machine's quarantine: the sample was "
+            "running when the task failed");
     } else if (!host_side(t.error) && t.failed_stage != "analyse") {
         auto h = health.record_failure(m.name, t.failed_stage + ": " + t.error.message);
         if (!h)
@@ -591,6 +633,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     doc["network"] = std::move(network);
     doc["behavior"] = std::move(behavior);
     doc["fakenet"] = std::move(fakenet_part);
+    doc["signatures"] = std::move(signatures);
     doc["logs"] = std::move(logs_part);
     doc["task"]["finished"] = util::utc_now_iso8601();
     doc["task"]["stages"]["report"] = since(st);

@@ -24,7 +24,7 @@ Json hostile_report(std::size_t copies) {
     const std::string& h = kHostile;
     Json listening = Json::array(), autostart = Json::array(), events = Json::array(),
          files = Json::array(), names = Json::array(), channels = Json::array(),
-         received = Json::array(), tx = Json::array();
+         received = Json::array(), tx = Json::array(), scans = Json::array();
     for (std::size_t i = 0; i < copies; ++i) {
         listening.push_back({{"proto", h}, {"address", h}, {"port", 6667}, {"image", h}});
         autostart.push_back({{"kind", h}, {"location", h}, {"value", h}});
@@ -36,6 +36,9 @@ Json hostile_report(std::size_t copies) {
             {{"command", "PRIVMSG"}, {"from", h}, {"target", h}, {"text", h}, {"ts", 1.0}});
         tx.push_back({{"request", {{"method", h}, {"host", h}, {"uri", h}}},
                       {"response", {{"status", 200}}}});
+        // Rule names come from rule files, the scanned file's name from the guest.
+        scans.push_back(
+            {{"file", h}, {"status", "ok"}, {"matches", {{{"namespace", h}, {"rule", h}}}}});
     }
     Json ep = {{"ip", "10.66.0.10"}, {"port", 1025}};
     return {
@@ -52,6 +55,7 @@ Json hostile_report(std::size_t copies) {
           {"listening", listening},
           {"autostart", autostart}}},
         {"fakenet", {{"status", "error"}, {"error", h}}},
+        {"signatures", {{"status", "ok"}, {"scans", scans}}},
         {"network",
          {{"capture", {{"format", "pcap"}, {"packets", 0}}},
           {"hosts", {{"count", 1}}},
@@ -93,7 +97,7 @@ TEST_CASE("task summary: guest and capture text comes out escaped, never raw") {
         lines.push_back(s.substr(b, e - b));
     }
     for (std::string label : {"failed", "sample", "process", "dropped", "listening", "autostart",
-                              "fakenet", "dns", "irc", "http"}) {
+                              "fakenet", "yara", "dns", "irc", "http"}) {
         CAPTURE(label);
         auto line = std::find_if(lines.begin(), lines.end(),
                                  [&](const std::string& l) { return l.rfind(label, 0) == 0; });
@@ -112,9 +116,9 @@ TEST_CASE("task summary: long guest and capture lists are capped with a count of
             ++n;
         return n;
     };
-    // processes, dropped files, listening sockets, autostart entries, DNS names, IRC
-    // channels and messages, HTTP transactions: 8 shown of 20 each.
-    CHECK(count("... and 12 more") == 8);
+    // processes, dropped files, listening sockets, autostart entries, YARA matches, DNS
+    // names, IRC channels and messages, HTTP transactions: 8 shown of 20 each.
+    CHECK(count("... and 12 more") == 9);
     CHECK(count("  channel ") == 8);
     CHECK(count("PRIVMSG") == 8);
     CHECK(s.size() < 16 * 1024);

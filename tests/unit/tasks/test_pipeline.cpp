@@ -236,6 +236,43 @@ TEST_CASE("pipeline: an honest agent, every stage, a fresh handshake for collect
     for (const auto& l : logs)
         CHECK(fs::exists(o.dir / l["name"].get<std::string>()));
     CHECK(logs[0]["name"] == "flows.jsonl");
+    // YARA went over the sample, kept in the folder, and the dropped files: once each, and
+    // the fake agent's two files have the same bytes.
+    CHECK(files[0]["stored"] == files[1]["stored"]);
+    const Json& sig = o.report["signatures"];
+    CHECK(o.report["task"]["stages"].contains("signatures"));
+    CHECK(sig["status"] == "ok");
+    REQUIRE(sig["scans"].size() == 2);
+    CHECK(sig["scans"][0]["kind"] == "sample");
+    CHECK(fs::file_size(o.dir / "sample") == 4096);
+    CHECK(sig["scans"][1]["kind"] == "dropped");
+    CHECK(sig["scans"][1]["file"] == files[0]["stored"]);
+    for (const auto& scan : sig["scans"])
+        CHECK(scan["status"] == "ok");
+}
+
+TEST_CASE("pipeline: YARA rules from rules_dir match the sample; broken rules stop the task") {
+    Pipeline p;
+    auto a = p.agent();
+    fs::create_directories(p.dir / "rules");
+    std::ofstream(p.dir / "rules" / "s.yar")
+        << "rule all_s : test { strings: $s = \"SSSSSSSS\" condition: #s > 100 }\n";
+    p.config.rules_dirs = {p.dir / "rules"};
+    auto o = p.run();
+    REQUIRE_MESSAGE(o.ok, o.error.text());
+    const Json& sample = o.report["signatures"]["scans"][0];
+    REQUIRE(sample["matches"].size() == 1);
+    CHECK(sample["matches"][0]["rule"] == "all_s");
+    CHECK(sample["matches"][0]["namespace"] == "rules");
+    CHECK(sample["matches"][0]["strings"].size() == 32);  // of thousands, capped
+
+    std::ofstream(p.dir / "rules" / "broken.yar") << "rule broken { condition: nope }\n";
+    const auto destroys = p.world->destroys[p.config.machines[0].domain];
+    auto r = run_task(p.config, {.sample = p.dir / "sample.bin"}, {}, p.backends);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "signatures");
+    CHECK(r.error().message.find("broken.yar:1: error: undefined identifier") != std::string::npos);
+    CHECK(p.world->destroys[p.config.machines[0].domain] == destroys);  // no VM was used
 }
 
 TEST_CASE("pipeline: a revert that fails once is retried on a new connection") {
