@@ -1,0 +1,168 @@
+// botscope's own rules (signatures/static, signatures/network): each hits a synthetic file or
+// stream holding what it targets, and none hits the machine's own binaries or the project's.
+// A rule added without a positive case here fails the first test.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "yara/yara.h"
+
+namespace test_signatures {
+
+using namespace botscope::yara;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kSignatures = fs::path(BOTSCOPE_SOURCE_DIR) / "signatures";
+
+std::shared_ptr<const RuleSet> compiled(const char* folder, Target target) {
+    std::vector<Diagnostic> diags;
+    auto set = RuleSet::compile({kSignatures / folder}, target, diags);
+    for (const auto& d : diags)
+        INFO(d.text());
+    REQUIRE(set != nullptr);
+    return set;
+}
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+/// UTF-16LE, as Windows programs keep many of their strings.
+std::string wide(const std::string& s) {
+    std::string w;
+    for (char c : s) {
+        w += c;
+        w += '\0';
+    }
+    return w;
+}
+
+/// What each rule targets, as a file would hold it: strings among filler bytes.
+std::string file_with(const std::vector<std::string>& strings) {
+    std::string f = "MZ" + std::string(200, '\0');
+    for (const auto& s : strings)
+        f += s + std::string(17, '\0');
+    return f;
+}
+
+const std::map<std::string, std::string>& static_positives() {
+    static const std::map<std::string, std::string> p = {
+        {"static:botscope_agobot_phatbot",
+         file_with({"bot.about", "bot.execute", "ddos.synflood", "harvest.cdkeys"})},
+        {"static:botscope_rbot_rxbot",
+         file_with({wide("[SCAN]:"), wide("[DDoS]:"), wide("[MAIN]:"), "advscan", "lsass_445"})},
+        {"static:botscope_sobig_f",
+         file_with({"Please see the attached file for details.", "Re: That movie", "Re: Approved",
+                    "your_document.pif", "thank_you.pif", "movie0045.pif"})},
+    };
+    return p;
+}
+
+const std::map<std::string, std::string>& network_positives() {
+    static const std::map<std::string, std::string> p = {
+        {"network:botscope_irc_rbot_commands",
+         ":b0ss!b@h TOPIC #bots :.advscan lsass_445 50 3 0 10.66.0.x -s\r\n"},
+        {"network:botscope_irc_rbot_replies",
+         "PRIVMSG #bots :[DDoS]: Done with SYN flood to 10.66.0.200\r\n"},
+        {"network:botscope_irc_agobot_commands",
+         ":op!o@h PRIVMSG #x :.ddos.synflood 10.66.0.200 80 30 \r\n"},
+    };
+    return p;
+}
+
+/// Every rule of `set` has a positive; each positive matches its rule and no other.
+void each_rule_hits_its_case(const RuleSet& set,
+                             const std::map<std::string, std::string>& positives) {
+    auto shared = std::shared_ptr<const RuleSet>(&set, [](const RuleSet*) {});
+    Scanner scanner(shared, std::chrono::seconds(10));
+    for (const auto& name : set.rule_names()) {
+        CAPTURE(name);
+        auto p = positives.find(name);
+        REQUIRE_MESSAGE(p != positives.end(), "no positive case for " << name);
+        auto r = scanner.scan(bytes_of(p->second), {});
+        REQUIRE(r.status == ScanResult::Status::kOk);
+        REQUIRE(r.matches.size() == 1);
+        CHECK(r.matches[0].ns + ":" + r.matches[0].rule == name);
+        CHECK(r.matches[0].meta.contains("description"));
+        CHECK(r.matches[0].meta.contains("family"));
+        CHECK(r.matches[0].meta.contains("severity"));
+    }
+    CHECK(positives.size() == set.rules());
+}
+
+}  // namespace
+
+TEST_CASE("signatures: every botscope rule hits a file or stream holding what it targets") {
+    auto files = compiled("static", Target::kFiles);
+    auto streams = compiled("network", Target::kStreams);
+    CHECK(files->rules() >= 3);
+    CHECK(streams->rules() >= 3);
+    each_rule_hits_its_case(*files, static_positives());
+    each_rule_hits_its_case(*streams, network_positives());
+
+    // Half of what a rule asks for is not enough.
+    Scanner scanner(files, std::chrono::seconds(10));
+    auto r = scanner.scan(bytes_of(file_with({"bot.about", "ddos.synflood", "[SCAN]:", "advscan",
+                                              "Re: Approved", "thank_you.pif"})),
+                          {});
+    CHECK(r.matches.empty());
+    Scanner net(streams, std::chrono::seconds(10));
+    // A person talking about a command is not a command ordered.
+    r = net.scan(bytes_of("PRIVMSG #help :what does advscan do?\r\n"
+                          "PRIVMSG #help :see http://example.org/ddos.syn.html\r\n"),
+                 {});
+    CHECK(r.matches.empty());
+}
+
+TEST_CASE("signatures: no botscope rule hits the machine's programs or the project's own") {
+    auto files = compiled("static", Target::kFiles);
+    auto streams = compiled("network", Target::kStreams);
+    Scanner on_files(files, std::chrono::seconds(30));
+    Scanner on_streams(streams, std::chrono::seconds(30));
+    // Bounded: the first files of each folder in name order, so the case stays fast and the
+    // same from run to run.
+    std::vector<fs::path> benign;
+    auto take = [&benign](const fs::path& dir, std::size_t n, const std::string& ext = {}) {
+        std::vector<fs::path> found;
+        std::error_code ec;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+            if (it->is_regular_file(ec) && (ext.empty() || it->path().extension() == ext))
+                found.push_back(it->path());
+        std::sort(found.begin(), found.end());
+        found.resize(std::min(found.size(), n));
+        benign.insert(benign.end(), found.begin(), found.end());
+    };
+    take("/usr/bin", 400);
+    take("/usr/sbin", 100);
+    // Windows programs: wine's own PE builds (tools/setup installs wine64).
+    take("/usr/lib/x86_64-linux-gnu/wine/x86_64-windows", 300, ".dll");
+    take("/usr/lib/x86_64-linux-gnu/wine/x86_64-windows", 100, ".exe");
+    const fs::path build = fs::path(BOTSCOPE_BINARY_DIR);
+    for (const char* own : {"controller/cli/botscope", "guest-agent/botscope-agent",
+                            "guest-agent/windows/botscope-agent.exe"})
+        if (fs::exists(build / own))
+            benign.push_back(build / own);
+    CHECK(benign.size() > 400);
+    std::size_t scanned = 0;
+    for (const auto& f : benign) {
+        CAPTURE(f);
+        auto r = on_files.scan_file(f, Externals::of(f));
+        if (r.status == ScanResult::Status::kError)
+            continue;  // unreadable or over the size cap
+        ++scanned;
+        CHECK(r.matches.empty());
+        auto s = on_streams.scan_file(f, Externals::of(f));
+        CHECK(s.matches.empty());
+    }
+    CHECK(scanned > 400);
+}
+
+}  // namespace test_signatures
