@@ -202,9 +202,8 @@ public:
             const std::uint64_t s = slots_[i];
             if (s == 0)
                 return nullptr;
-            Node& n = pool_[entry(s)];
-            if (s >> 32 == h >> 32 && n.t.addr == a)
-                return &n.t;
+            if (s >> 32 == h >> 32 && pool_[entry(s)].t.addr == a)
+                return &pool_[entry(s)].t;
         }
     }
 
@@ -991,7 +990,8 @@ void TrafficDetector::Impl::scans(std::vector<Scan>& out, const MailExchanges& m
             tried.client = s->addr;
             mail.push_back(std::move(tried));
         }
-        // Once per record, not per transport and pass: `flooded` is a tree.
+        // Whether a flood or the spam run explains a record, decided once per record rather
+        // than in every pass of every transport (`flooded` is a tree).
         explained.assign(s->records.size(), 0);
         for (std::size_t i = 0; i < s->records.size(); ++i) {
             const ProbeRecord& r = s->records[i];
