@@ -10,6 +10,25 @@ namespace botscope::tasks {
 namespace fs = std::filesystem;
 using report::Json;
 
+std::vector<ScanTarget> dropped_targets(const fs::path& task_dir, const Json& guest) {
+    std::vector<ScanTarget> out;
+    if (!guest.is_object() || !guest.contains("dropped") || !guest["dropped"].is_object())
+        return out;
+    const Json& files = guest["dropped"].value("files", Json::array());
+    if (!files.is_array())
+        return out;
+    for (const auto& d : files) {
+        if (!d.is_object() || !d.contains("stored") || !d["stored"].is_string())
+            continue;
+        std::string stored = d["stored"].get<std::string>();
+        bool seen = std::any_of(out.begin(), out.end(),
+                                [&stored](const ScanTarget& t) { return t.stored == stored; });
+        if (!seen)
+            out.push_back({"dropped", task_dir / stored, stored});
+    }
+    return out;
+}
+
 std::string check_rules(const std::vector<fs::path>& trees) {
     std::vector<yara::Diagnostic> diags;
     bool ok = true;

@@ -31,6 +31,10 @@ struct SignatureLimits {
     std::chrono::seconds startup{30};
 };
 
+/// The dropped files the guest part lists as stored (files/<sha256>), each content once.
+std::vector<ScanTarget> dropped_targets(const std::filesystem::path& task_dir,
+                                        const report::Json& guest);
+
 /// Compiles the trees in this process; empty when they compile, else the first error (file,
 /// line, message) and how many there are.
 std::string check_rules(const std::vector<std::filesystem::path>& trees);

@@ -552,22 +552,8 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
             targets.push_back({"sample", t.dir / "sample", "sample"});
         else
             t.warnings.push_back("the sample could not be kept for its scan: " + err);
-        std::vector<std::string> seen;
-        const Json* dropped = nullptr;
-        if (t.guest.contains("dropped") && t.guest["dropped"].is_object() &&
-            t.guest["dropped"].contains("files") && t.guest["dropped"]["files"].is_array())
-            dropped = &t.guest["dropped"]["files"];
-        if (dropped) {
-            for (const auto& d : *dropped) {
-                if (!d.is_object() || !d.contains("stored") || !d["stored"].is_string())
-                    continue;
-                std::string stored = d["stored"].get<std::string>();
-                if (std::find(seen.begin(), seen.end(), stored) != seen.end())
-                    continue;
-                seen.push_back(stored);
-                targets.push_back({"dropped", t.dir / stored, stored});
-            }
-        }
+        for (auto& d : dropped_targets(t.dir, t.guest))
+            targets.push_back(std::move(d));
         SignatureLimits limits;
         limits.per_file = config.scan_timeout;
         signatures = scan_in_child(backends.analyzer, rule_trees, targets, limits);
