@@ -1,6 +1,7 @@
 // RBot and rxBot (2004-2005): SDBot's descendants, whose published sources made hundreds of
-// variants. Their replies to the botmaster carry bracketed module tags, and their command
-// names (advscan, ddos.syn...) are compared as plain strings.
+// variants. Their replies to the botmaster carry bracketed module tags ("[SCAN]: ..."), and
+// their command names (advscan, ddos.syn...) are compared as plain strings. The tags are
+// matched without the colon, which some variants write apart from the tag.
 
 rule botscope_rbot_rxbot : bot irc
 {
@@ -11,12 +12,12 @@ rule botscope_rbot_rxbot : bot irc
         severity = 8
 
     strings:
-        $tag1 = "[SCAN]:" ascii wide
-        $tag2 = "[DDoS]:" ascii wide
-        $tag3 = "[DOWNLOAD]:" ascii wide
-        $tag4 = "[MAIN]:" ascii wide
-        $tag5 = "[SYSINFO]:" ascii wide
-        $tag6 = "[SYN]:" ascii wide
+        $tag1 = "[SCAN]" ascii wide
+        $tag2 = "[DDoS]" ascii wide
+        $tag3 = "[DOWNLOAD]" ascii wide
+        $tag4 = "[MAIN]" ascii wide
+        $tag5 = "[SYSINFO]" ascii wide
+        $tag6 = "[SYN]" ascii wide
         $cmd1 = "advscan" ascii wide
         $cmd2 = "ddos.syn" ascii wide
         $cmd3 = "scanstats" ascii wide

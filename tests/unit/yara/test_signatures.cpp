@@ -108,6 +108,19 @@ TEST_CASE("signatures: every botscope rule hits a file or stream holding what it
     each_rule_hits_its_case(*files, static_positives());
     each_rule_hits_its_case(*streams, network_positives());
 
+    // The bundled emulator imitates an rxBot, strings included, in both of its builds.
+    for (const char* emu :
+         {"tests/samples/botscope-botemu", "tests/samples/windows/botscope-botemu.exe"}) {
+        const fs::path f = fs::path(BOTSCOPE_BINARY_DIR) / emu;
+        if (!fs::exists(f))
+            continue;
+        CAPTURE(f);
+        Scanner s(files, std::chrono::seconds(10));
+        auto r = s.scan_file(f, Externals::of(f));
+        REQUIRE(r.matches.size() == 1);
+        CHECK(r.matches[0].rule == "botscope_rbot_rxbot");
+    }
+
     // Half of what a rule asks for is not enough.
     Scanner scanner(files, std::chrono::seconds(10));
     auto r = scanner.scan(bytes_of(file_with({"bot.about", "ddos.synflood", "[SCAN]:", "advscan",
