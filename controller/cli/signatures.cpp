@@ -48,6 +48,9 @@ constexpr const char* kHelp =
     "exit codes: 0 ok (scan: whether or not anything matched), 2 usage, 3 a rule file has an\n"
     "            error, or a FILE could not be scanned or its scan timed out\n";
 
+/// Compiler warnings passed on in --jsonl's first line.
+constexpr std::size_t kMaxWarnings = 50;
+
 struct Args {
     std::string verb;
     std::vector<std::string> operands;
@@ -217,9 +220,16 @@ int scan(const Args& a, const std::vector<fs::path>& trees) {
     if (!a.json)
         print_diagnostics(diags);  // warnings
     if (a.jsonl) {
-        std::printf("%s\n", nlohmann::json{{"rules", set->rules()}, {"rule_files", set->files()}}
-                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                                .c_str());
+        // The compiler's warnings (a string that slows every scan down...) go into the report.
+        nlohmann::json header = {{"rules", set->rules()}, {"rule_files", set->files()}};
+        auto& warnings = header["warnings"] = nlohmann::json::array();
+        for (const auto& d : diags)
+            if (warnings.size() < kMaxWarnings)
+                warnings.push_back(d.text());
+        if (diags.size() > kMaxWarnings)
+            header["warnings_omitted"] = diags.size() - kMaxWarnings;
+        std::printf("%s\n",
+                    header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         std::fflush(stdout);
     }
     yara::Scanner scanner(set, a.timeout);

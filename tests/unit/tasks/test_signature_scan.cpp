@@ -70,6 +70,17 @@ TEST_CASE("signature scan: the sample and each dropped file, with their matches"
     CHECK(part["scans"][1]["matches"][0]["rule"] == "bot_marker");
     CHECK(part["scans"][2]["status"] == "ok");
     CHECK(part["scans"][2]["matches"].empty());
+    CHECK(part["rules"]["warnings"].empty());
+}
+
+TEST_CASE("signature scan: the compiler's warnings about the rules reach the report") {
+    Files f;
+    f.dir.write("rules/slow.yar", "rule slow_one { strings: $x = \"x\" condition: $x }\n");
+    auto part = scan_in_child(botscope_bin(), f.trees(), f.targets, {});
+    INFO(part.dump());
+    REQUIRE(part["rules"]["warnings"].size() == 1);
+    CHECK(part["rules"]["warnings"][0].get<std::string>().find("slow.yar:1: warning:") !=
+          std::string::npos);
 }
 
 TEST_CASE("signature scan: a crash on one file fails that scan only") {
