@@ -35,8 +35,7 @@ AnalysisRun analyse_in_child(const std::filesystem::path& analyzer,
             std::filesystem::remove(dir / name, ec);
             std::filesystem::remove(dir / (std::string(name) + ".part"), ec);
         }
-        run.error = c.start_error.empty() && c.limit_hit.empty() ? "the analysis " + c.failure()
-                                                                 : c.failure();
+        run.error = c.failure("the analysis");
         return run;
     }
     report::Json doc = report::Json::parse(c.out, nullptr, false);

@@ -52,16 +52,16 @@ bool ChildRun::ok() const {
            WEXITSTATUS(status) == 0;
 }
 
-std::string ChildRun::failure() const {
+std::string ChildRun::failure(const std::string& what) const {
     if (!start_error.empty())
         return start_error;
     if (!limit_hit.empty())
         return limit_hit + "; killed";
     if (WIFSIGNALED(status))
-        return "crashed (signal " + std::to_string(WTERMSIG(status)) + ", " +
+        return what + " crashed (signal " + std::to_string(WTERMSIG(status)) + ", " +
                ::strsignal(WTERMSIG(status)) + ")";
     std::string said = last_line(err_tail);
-    return "failed (exit " + std::to_string(WEXITSTATUS(status)) + ")" +
+    return what + " failed (exit " + std::to_string(WEXITSTATUS(status)) + ")" +
            (said.empty() ? "" : ": " + said);
 }
 
@@ -138,15 +138,19 @@ ChildRun run_child(const std::vector<std::string>& argv_in, const ChildLimits& l
         run.peak_rss_bytes = std::max(run.peak_rss_bytes, rss);
         const auto now = Clock::now();
         if (run.out.size() > limits.max_stdout) {
+            run.limit = ChildRun::Limit::kOutput;
             run.limit_hit = limits.what + " wrote over " + std::to_string(limits.max_stdout >> 20) +
                             " MB of output";
         } else if (rss > limits.memory_bytes) {
+            run.limit = ChildRun::Limit::kMemory;
             run.limit_hit = limits.what + " grew past " + limits.memory_setting + " (" +
                             std::to_string(limits.memory_bytes >> 20) + " MB resident)";
         } else if (now >= deadline) {
+            run.limit = ChildRun::Limit::kTimeout;
             run.limit_hit = limits.what + " ran past " + limits.timeout_setting + " (" +
                             seconds_text(limits.timeout) + ")";
         } else if (limits.idle.count() > 0 && now - last_line_at >= limits.idle) {
+            run.limit = ChildRun::Limit::kIdle;
             run.limit_hit = limits.what + " gave no result for " + seconds_text(limits.idle);
         }
         if (!run.limit_hit.empty()) {

@@ -29,15 +29,17 @@ struct ChildRun {
     std::string start_error;  ///< not started: why
     std::string out;          ///< stdout, at most max_stdout bytes
     std::string err_tail;     ///< the end of stderr
-    std::string limit_hit;    ///< the limit that ended it (killed), for people
-    int status = 0;           ///< as wait4 gives it
+    enum class Limit { kNone, kOutput, kMemory, kTimeout, kIdle };
+    Limit limit = Limit::kNone;  ///< the limit that ended it (killed)
+    std::string limit_hit;       ///< that limit, for people
+    int status = 0;              ///< as wait4 gives it
     std::uint64_t peak_rss_bytes = 0;
 
     /// Exited by itself with status 0.
     bool ok() const;
-    /// One line saying how it ended when not ok(): the limit hit, the signal, or the exit code
-    /// with the last line of stderr.
-    std::string failure() const;
+    /// One line saying how it ended when not ok(), naming the child as `what` ("the analysis"):
+    /// the limit hit, the signal, or the exit code with the last line of stderr.
+    std::string failure(const std::string& what) const;
 };
 
 /// Runs argv[0] with argv, stdin from /dev/null and no other descriptor of the controller's.

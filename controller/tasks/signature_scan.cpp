@@ -104,7 +104,7 @@ Json scan_in_child(const fs::path& botscope, const std::vector<fs::path>& trees,
         if (!header) {
             // Before any file: the rules or the child itself; nothing was scanned.
             part["status"] = "error";
-            part["error"] = "the scan " + run.failure();
+            part["error"] = run.failure("the scan");
             for (std::size_t i = next; i < targets.size(); ++i)
                 results[i] = {{"status", "not_scanned"}, {"error", part["error"]}};
             break;
@@ -112,10 +112,11 @@ Json scan_in_child(const fs::path& botscope, const std::vector<fs::path>& trees,
         // The file being scanned when the child ended is the one that ended it.
         const std::size_t culprit = next + done;
         if (culprit < targets.size()) {
-            const bool hung = run.limit_hit.find("no result") != std::string::npos ||
-                              run.limit_hit.find("ran past") != std::string::npos;
-            results[culprit] = {{"status", hung ? "hung" : "crashed"},
-                                {"error", "the scan " + run.failure()}};
+            using Limit = ChildRun::Limit;
+            const char* status = run.limit == Limit::kIdle || run.limit == Limit::kTimeout ? "hung"
+                                 : run.limit == Limit::kNone ? "crashed"
+                                                             : "error";
+            results[culprit] = {{"status", status}, {"error", run.failure("the scan")}};
         }
         next = culprit + 1;
     }
