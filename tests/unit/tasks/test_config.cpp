@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <vector>
 
 #include "tasks/config.h"
 #include "tasks/task_runner.h"
@@ -50,6 +51,9 @@ agent_timeout = 10
 capture_max_mb = 64
 dropped_max_mb = 8
 destroy_after = false
+signatures_dir = /srv/sigs
+rules_dir = /srv/rules/a, /srv/rules/b
+scan_timeout = 15
 machines = win7, xp
 
 [xp]
@@ -78,6 +82,12 @@ interface = vnet-w7
     CHECK(c.capture_max_bytes == 64ull << 20);
     CHECK(c.dropped_max_bytes == 8ull << 20);
     CHECK_FALSE(c.destroy_after);
+    CHECK(c.signatures_dir == "/srv/sigs");
+    CHECK(c.rules_dirs == std::vector<std::filesystem::path>{"/srv/rules/a", "/srv/rules/b"});
+    CHECK(c.scan_timeout.count() == 15);
+    // Trees that do not exist under signatures_dir are left out; the user's are kept, so that
+    // a typo in rules_dir is an error when the rules are checked, not silence.
+    CHECK(c.rule_trees() == c.rules_dirs);
     REQUIRE(c.machines.size() == 2);
     // machines = decides the order in which they are tried
     CHECK(c.machines[0].name == "win7");
@@ -102,6 +112,10 @@ TEST_CASE("a file without machines keeps the bundled test guest") {
     CHECK(r->machines[0].domain == "botscope-testguest");
     CHECK(r->machines[0].ip == "10.66.0.10");
     CHECK(r->timeout.count() == 5);
+    // botscope's own rules: signatures/static and signatures/network of the source tree.
+    REQUIRE(r->rule_trees().size() == 2);
+    CHECK(r->rule_trees()[0].filename() == "static");
+    CHECK(r->rule_trees()[1].filename() == "network");
 }
 
 TEST_CASE("typos and bad values are errors that name the key") {
@@ -132,6 +146,9 @@ TEST_CASE("typos and bad values are errors that name the key") {
               .find("listed twice") != std::string::npos);
     CHECK(error_of("[botscope]\nmachines = ../x\n").find("bad machine name") != std::string::npos);
     CHECK(error_of("timeout = 5\n").find("outside a section") != std::string::npos);
+    CHECK(error_of("[botscope]\nscan_timeout = 0\n").find("scan_timeout") != std::string::npos);
+    CHECK(error_of("[botscope]\nrules_dir = ,\n").find("bad value ',' for rules_dir") !=
+          std::string::npos);
 }
 
 TEST_CASE("a missing or oversized file is an error, not the defaults") {
@@ -244,7 +261,8 @@ TEST_CASE("[fakenet]: typos and addresses outside the sandbox are errors naming 
     CHECK(error_of("[x]\ndomain = x\nip = 192.168.1.5\nsecret_file = /s\n")
               .find("not in fakenet's subnet 10.66.0.0/24") != std::string::npos);
     // With fakenet off, a machine elsewhere is fine.
-    TempIni off("[fakenet]\nenabled = false\n[x]\ndomain = x\nip = 192.168.1.5\nsecret_file = /s\n");
+    TempIni off(
+        "[fakenet]\nenabled = false\n[x]\ndomain = x\nip = 192.168.1.5\nsecret_file = /s\n");
     CHECK(read_config_file(off.path).ok());
 }
 
