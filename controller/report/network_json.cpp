@@ -11,6 +11,7 @@
 #include "analysis/proto/shell/shell_json.h"
 #include "analysis/proto/smtp/smtp_json.h"
 #include "analysis/proto/tftp/tftp_json.h"
+#include "report/assess.h"
 #include "report/behavior_json.h"
 #include "report/jsonl_logs.h"
 
@@ -198,6 +199,7 @@ Json pcap_report(const std::string& path, const NetworkResult& net,
     j["source"] = {{"path", path}};
     j["network"] = network_to_json(net);
     j["behavior"] = behavior_to_json(behavior);
+    add_assessment(j);
     if (logs)
         j["logs"] = logs_json(*logs);
     return j;

@@ -662,6 +662,29 @@ void commands(Out& o, const Json& b) {
                        " without a behaviour seen");
 }
 
+/// The conclusions first: score, family, how it spreads and what it does.
+void verdict(Out& o, const Json& report) {
+    const Json& v = field(report, "verdict");
+    if (!v.is_object())
+        return;
+    std::string s = std::to_string(num(v, "score")) + "/10 " + clean(str(v, "level"));
+    const Json& family = field(v, "family");
+    if (family.is_object())
+        s += "; family " + clean(str(family, "name")) + " (" + clean(str(family, "confidence")) +
+             " confidence)";
+    o.line("verdict", s);
+    for (const char* part : {"spreading", "capabilities"}) {
+        std::string kinds;
+        for (const auto& c : list(field(v, "classification"), part))
+            kinds += (kinds.empty() ? "" : ", ") + clean(str(c, "kind"));
+        if (!kinds.empty())
+            o.line("", std::string(part) + ": " + kinds);
+    }
+    const Json& irc = field(field(report, "traits"), "irc");
+    if (irc.is_object() && field(irc, "nick_pattern").is_string())
+        o.line("", "nick pattern " + clean(str(irc, "nick_pattern")));
+}
+
 }  // namespace
 
 std::string text_summary(const std::string& path, const Json& report) {
@@ -669,6 +692,7 @@ std::string text_summary(const std::string& path, const Json& report) {
     const Json& net = field(report, "network");
     capture(o, path, field(net, "capture"));
     flows(o, net);
+    verdict(o, report);
     cnc_card(o, report);
     if (net.contains("dns"))
         dns(o, field(net, "dns"));

@@ -18,6 +18,7 @@
 #include "machinery/machinery.h"
 #include "machinery/quarantine.h"
 #include "report/atomic_file.h"
+#include "report/assess.h"
 #include "report/behavior_json.h"
 #include "report/network_json.h"
 #include "tasks/agent_session.h"
@@ -620,6 +621,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     doc["behavior"] = std::move(behavior);
     doc["fakenet"] = std::move(fakenet_part);
     doc["signatures"] = std::move(signatures);
+    report::add_assessment(doc);
     doc["logs"] = std::move(logs_part);
     doc["task"]["finished"] = util::utc_now_iso8601();
     doc["task"]["stages"]["report"] = since(st);
