@@ -16,6 +16,7 @@
 #include "analysis/engine/tcp_reassembly.h"
 #include "analysis/log_sink.h"
 #include "analysis/registry.h"
+#include "analysis/stream_inspector.h"
 #include "util/byte_reader.h"
 
 namespace botscope::analysis {
@@ -36,6 +37,14 @@ int idx(Direction d) {
 }
 
 class TcpConnection;
+
+/// The engine's side of stream inspection (stream_inspector.h): the inspector, its limits
+/// and the bytes kept across live connections.
+struct StreamKeeping {
+    StreamInspector* inspector = nullptr;
+    StreamCapture limits;
+    std::size_t used = 0;
+};
 
 struct FlowState {
     FlowInfo info;
@@ -126,6 +135,7 @@ public:
     Table flows_;
     IpReassembler frags_;
     ReassemblyBudget budget_;
+    StreamKeeping keeping_;
     Expectations expectations_;
     std::vector<std::unique_ptr<DatagramAnalyzer>> datagram_;
     AddressMap<HostRecord> hosts_{NetworkResult::kMaxHosts};
@@ -160,9 +170,10 @@ namespace {
 class TcpConnection final : public StreamSink {
 public:
     TcpConnection(const FlowInfo& info, ReassemblyBudget& budget, NetworkResult& results,
-                  Expectations& expectations, LogSink* logs)
+                  Expectations& expectations, LogSink* logs, StreamKeeping* keeping)
         : half_{TcpReassembler(Direction::kOrig, budget), TcpReassembler(Direction::kResp, budget)},
-          results_(&results) {
+          results_(&results),
+          keeping_(keeping && keeping->inspector ? keeping : nullptr) {
         ctx_.flow = info;
         ctx_.weirds = &results.weirds;
         ctx_.expectations = &expectations;
@@ -206,12 +217,15 @@ public:
             decide(ts, true);
         if (analyzer_)
             analyzer_->on_end(ts);
+        inspect_kept(ts);
     }
 
     std::string_view service() const { return service_; }
     const TcpReassembler& half(Direction d) const { return half_[idx(d)]; }
 
     void stream_data(Direction dir, std::span<const std::uint8_t> data, Timestamp ts) override {
+        if (keeping_)
+            keep(dir, data);
         switch (mode_) {
             case Mode::kAttached:
                 if (!analyzer_->gave_up())
@@ -236,6 +250,10 @@ public:
     }
 
     void stream_gap(Direction dir, std::uint64_t len, Timestamp ts) override {
+        if (kept_ && !kept_->stopped[idx(dir)]) {
+            kept_->stopped[idx(dir)] = true;
+            kept_->gap[idx(dir)] = true;
+        }
         switch (mode_) {
             case Mode::kAttached:
                 if (!analyzer_->gave_up())
@@ -313,6 +331,44 @@ private:
                 analyzer_->on_eof(static_cast<Direction>(d), ts);
     }
 
+    /// Keeps the opening of each direction for the inspector, within both limits.
+    void keep(Direction dir, std::span<const std::uint8_t> data) {
+        if (!kept_)
+            kept_ = std::make_unique<Kept>();
+        int d = idx(dir);
+        if (kept_->stopped[d])
+            return;
+        std::vector<std::uint8_t>& buf = kept_->data[d];
+        std::size_t room = keeping_->limits.per_direction - buf.size();
+        std::size_t budget = keeping_->limits.total - keeping_->used;
+        std::size_t take = std::min({data.size(), room, budget});
+        buf.insert(buf.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+        keeping_->used += take;
+        if (take < data.size())
+            kept_->stopped[d] = true;
+    }
+
+    void inspect_kept(Timestamp ts) {
+        if (!kept_)
+            return;
+        for (int d = 0; d < 2; ++d) {
+            const auto& buf = kept_->data[d];
+            if (buf.empty())
+                continue;
+            InspectedStream in;
+            in.flow = &ctx_.flow;
+            in.dir = static_cast<Direction>(d);
+            in.service = service_;
+            in.data = buf;
+            in.truncated = kept_->stopped[d];
+            in.gap = kept_->gap[d];
+            in.end = ts;
+            keeping_->inspector->inspect(in);
+            keeping_->used -= buf.size();
+        }
+        kept_.reset();
+    }
+
     void give_up_probing() {
         mode_ = Mode::kNone;
         release_probe();
@@ -324,8 +380,16 @@ private:
         std::vector<Chunk>().swap(chunks_);
     }
 
+    struct Kept {
+        std::vector<std::uint8_t> data[2];
+        bool stopped[2] = {false, false};
+        bool gap[2] = {false, false};
+    };
+
     TcpReassembler half_[2];
     NetworkResult* results_;
+    StreamKeeping* keeping_;
+    std::unique_ptr<Kept> kept_;  // made at the first byte delivered
     AnalyzerContext ctx_;
     Mode mode_ = Mode::kProbing;
     std::vector<std::uint8_t> probe_[2];
@@ -652,7 +716,8 @@ void Engine::Impl::handle(const PacketView& pkt, Timestamp ts, std::uint32_t wir
 }
 
 void Engine::Impl::start_tcp(FlowState& s) {
-    s.tcp = std::make_unique<TcpConnection>(s.info, budget_, result_, expectations_, &records_);
+    s.tcp = std::make_unique<TcpConnection>(s.info, budget_, result_, expectations_, &records_,
+                                            &keeping_);
     if (!s.announced.empty())
         s.tcp->attach_digest(s.announced);
     for (int d = 0; d < 2; ++d)
@@ -800,6 +865,11 @@ void Engine::process(Timestamp ts, std::span<const std::uint8_t> frame, std::uin
 
 NetworkResult Engine::finish(detect::BehaviorResult* behavior) {
     return impl_->finish(behavior);
+}
+
+void Engine::inspect_streams(StreamInspector* inspector, const StreamCapture& limits) {
+    impl_->keeping_.inspector = inspector;
+    impl_->keeping_.limits = limits;
 }
 
 std::size_t Engine::live_flows() const {

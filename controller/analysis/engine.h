@@ -10,6 +10,7 @@
 #include "analysis/detect/behavior.h"
 #include "analysis/detect/config.h"
 #include "analysis/network_result.h"
+#include "analysis/stream_inspector.h"
 #include "analysis/types.h"
 
 namespace botscope::analysis {
@@ -25,6 +26,10 @@ public:
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
+
+    /// Hands each direction of every TCP connection, as reassembled, to `inspector` when the
+    /// connection ends (stream_inspector.h). Call before the first packet; null stops it.
+    void inspect_streams(StreamInspector* inspector, const StreamCapture& limits = {});
 
     /// One captured frame. `wire_len` is its length on the wire (>= frame.size()).
     void process(Timestamp ts, std::span<const std::uint8_t> frame, std::uint32_t wire_len);

@@ -172,8 +172,8 @@ const char* capture_error_name(CaptureError e) {
 namespace {
 
 AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFacts& facts,
-                            const ProgressFn& progress, const detect::Config& config,
-                            LogSink* logs) {
+                            const ProgressFn& progress, const detect::Config& config, LogSink* logs,
+                            StreamInspector* inspector = nullptr) {
     AnalyzeOutcome out;
     int link = pcap_datalink(p.get());
     if (!link_type_supported(link)) {
@@ -185,6 +185,7 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
     }
 
     Engine engine(link, config, logs);
+    engine.inspect_streams(inspector);
     std::FILE* fp = pcap_file(p.get());
     bool truncated = false;
     std::string reason;
@@ -238,12 +239,13 @@ AnalyzeOutcome analyze_open(const std::string& path, PcapHandle p, const FileFac
 }  // namespace
 
 AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress,
-                                    const detect::Config& config, LogSink* logs) {
+                                    const detect::Config& config, LogSink* logs,
+                                    StreamInspector* inspector) {
     FileFacts facts = inspect(path);
     if (facts.error == CaptureError::kNone) {
         PcapHandle p = open_capture(path, facts);
         if (p)
-            return analyze_open(path, std::move(p), facts, progress, config, logs);
+            return analyze_open(path, std::move(p), facts, progress, config, logs, inspector);
     }
     AnalyzeOutcome out;
     out.error = facts.error;

@@ -10,6 +10,7 @@
 #include "analysis/detect/behavior.h"
 #include "analysis/detect/config.h"
 #include "analysis/network_result.h"
+#include "analysis/stream_inspector.h"
 
 namespace botscope::analysis {
 
@@ -40,9 +41,11 @@ using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 class LogSink;
 
 /// Analyses one capture file; `config` holds the behaviour detectors' thresholds; `logs`, when
-/// given, receives every record as the analysis goes (log_sink.h).
+/// given, receives every record as the analysis goes (log_sink.h); `inspector`, when given,
+/// each TCP stream as reassembled (stream_inspector.h).
 AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& progress = {},
-                                    const detect::Config& config = {}, LogSink* logs = nullptr);
+                                    const detect::Config& config = {}, LogSink* logs = nullptr,
+                                    StreamInspector* inspector = nullptr);
 
 /// Analyses a capture held in memory (the fuzz target's way in).
 AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSink* logs = nullptr);

@@ -14,11 +14,14 @@
 
 #include "analysis/pcap_source.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/status_line.h"
+#include "cli/stream_signatures.h"
 #include "report/atomic_file.h"
 #include "report/jsonl_logs.h"
 #include "report/network_json.h"
 #include "report/summary.h"
+#include "tasks/config.h"
 
 namespace botscope::cli {
 
@@ -26,7 +29,8 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: botscope analyze-pcap FILE [--json] [-o DIR | --logs DIR] [--quiet] [--host ADDR]...\n"
-    "                             [--threshold NAME=VALUE]...\n"
+    "                             [--threshold NAME=VALUE]... [--rules DIR]... [--no-default]\n"
+    "                             [--no-signatures] [--config FILE]\n"
     "       botscope analyze-pcap --thresholds\n"
     "\n"
     "Analyses a pcap or pcapng capture: IRC C&C sessions and the commands received, DNS,\n"
@@ -45,9 +49,17 @@ constexpr const char* kHelp =
     "                           counted as spoofed.\n"
     "  --threshold NAME=VALUE   change a detector threshold (see --thresholds)\n"
     "  --thresholds             list the thresholds with their defaults and exit\n"
+    "  --rules DIR              a YARA rule tree whose network/ folders are matched against\n"
+    "                           every TCP stream (each direction's first 64 KiB, as\n"
+    "                           reassembled); repeatable. Default: signatures/network and the\n"
+    "                           configuration's rules_dir\n"
+    "  --no-default             without botscope's own rules and the configuration's\n"
+    "  --no-signatures          no YARA over the streams\n"
+    "  --config FILE            the configuration that names the rule trees\n"
     "\n"
     "exit codes: 0 analysed (also a truncated capture: see capture.truncated),\n"
-    "            2 usage, 3 unreadable or not a capture, 4 cannot write into DIR\n";
+    "            2 usage, 3 unreadable or not a capture, or a rule that does not compile,\n"
+    "            4 cannot write into DIR\n";
 
 /// The analysis's progress, shown only for slow work.
 class Progress {
@@ -102,6 +114,50 @@ void test_hook() {
         std::abort();
 }
 
+struct RuleOptions {
+    std::vector<std::filesystem::path> trees;  ///< --rules
+    bool no_default = false;
+    bool off = false;  ///< --no-signatures
+    tasks::ConfigSources sources;
+};
+
+/// The scanner of the trees' network rules, or in `part` why there is none. False, with the
+/// reason printed, when the configuration cannot be read or a rule does not compile: a report
+/// that silently lacked the rules asked for would read as "no match".
+bool stream_scanner(const RuleOptions& o, std::unique_ptr<StreamSignatures>& scanner,
+                    report::Json& part) {
+    if (o.off) {
+        part = StreamSignatures::not_run("disabled", "--no-signatures");
+        return true;
+    }
+    std::vector<std::filesystem::path> trees;
+    if (!o.no_default) {
+        auto config = tasks::load_config(o.sources);
+        if (!config) {
+            std::fprintf(stderr, "botscope analyze-pcap: %s\n", config.error().message.c_str());
+            return false;
+        }
+        trees = config->rule_trees();
+    }
+    trees.insert(trees.end(), o.trees.begin(), o.trees.end());
+    std::vector<yara::Diagnostic> diags;
+    auto rules =
+        trees.empty() ? nullptr : yara::RuleSet::compile(trees, yara::Target::kStreams, diags);
+    if (!trees.empty() && !rules) {
+        for (const auto& d : diags)
+            if (d.error)
+                std::fprintf(stderr, "botscope analyze-pcap: %s\n", d.text().c_str());
+        return false;
+    }
+    if (!rules || rules->rules() == 0) {
+        part = StreamSignatures::not_run(
+            "disabled", "no rules for streams: no network folder in the rule trees");
+        return true;
+    }
+    scanner = std::make_unique<StreamSignatures>(std::move(rules));
+    return true;
+}
+
 /// analyze_pcap without its guard against running out of memory.
 int analyze_pcap_main(int argc, char** argv) {
     std::string input;
@@ -110,8 +166,14 @@ int analyze_pcap_main(int argc, char** argv) {
     bool json = false;
     bool quiet = false;
     analysis::detect::Config config;
+    RuleOptions rule_options;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
+        if (int r = parse_config_option(argc, argv, i, rule_options.sources); r != 0) {
+            if (r < 0)
+                return kExitUsage;
+            continue;
+        }
         if (a == "--help" || a == "-h") {
             std::fputs(kHelp, stdout);
             return kExitOk;
@@ -144,6 +206,16 @@ int analyze_pcap_main(int argc, char** argv) {
                     return kExitUsage;
                 }
             }
+        } else if (a == "--rules") {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "botscope analyze-pcap: --rules needs a folder\n");
+                return kExitUsage;
+            }
+            rule_options.trees.emplace_back(argv[++i]);
+        } else if (a == "--no-default") {
+            rule_options.no_default = true;
+        } else if (a == "--no-signatures") {
+            rule_options.off = true;
         } else if (a == "--json") {
             json = true;
         } else if (a == "--quiet" || a == "-q") {
@@ -180,6 +252,10 @@ int analyze_pcap_main(int argc, char** argv) {
         return kExitUsage;
     }
     test_hook();
+    std::unique_ptr<StreamSignatures> scanner;
+    report::Json stream_part;
+    if (!stream_scanner(rule_options, scanner, stream_part))
+        return kExitInput;
     std::unique_ptr<report::JsonlLogs> logs;
     if (!out_path.empty() || !logs_dir.empty()) {
         std::error_code ec;
@@ -204,7 +280,7 @@ int analyze_pcap_main(int argc, char** argv) {
     auto outcome = analysis::analyze_capture_file(
         input,
         [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); },
-        config, logs.get());
+        config, logs.get(), scanner.get());
     progress.clear();
     if (outcome.error != analysis::CaptureError::kNone) {
         std::fprintf(stderr, "botscope analyze-pcap: %s\n", outcome.message.c_str());
@@ -227,7 +303,10 @@ int analyze_pcap_main(int argc, char** argv) {
                      static_cast<unsigned long long>(net.capture.packets));
     }
 
-    report::Json report = report::pcap_report(input, net, outcome.behavior, logs.get());
+    if (scanner)
+        stream_part = scanner->to_json();
+    report::Json report =
+        report::pcap_report(input, net, outcome.behavior, logs.get(), std::move(stream_part));
     std::string doc = report::dump(report);
     std::string report_path = (std::filesystem::path(out_path) / "report.json").string();
     if (!out_path.empty()) {

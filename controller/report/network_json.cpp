@@ -191,13 +191,16 @@ Json logs_json(const JsonlLogs& logs) {
 }
 
 Json pcap_report(const std::string& path, const NetworkResult& net,
-                 const analysis::detect::BehaviorResult& behavior, const JsonlLogs* logs) {
+                 const analysis::detect::BehaviorResult& behavior, const JsonlLogs* logs,
+                 Json stream_signatures) {
     Json j;
     j["schema"] = kSchema;
     j["generator"] = {{"name", "botscope"}, {"version", BOTSCOPE_VERSION}};
     j["kind"] = "pcap";
     j["source"] = {{"path", path}};
     j["network"] = network_to_json(net);
+    if (!stream_signatures.is_null())
+        j["network"]["signatures"] = std::move(stream_signatures);
     j["behavior"] = behavior_to_json(behavior);
     add_assessment(j);
     if (logs)

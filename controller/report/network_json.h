@@ -24,9 +24,11 @@ Json network_to_json(const analysis::NetworkResult& net);
 /// A data connection digested whole (an FTP data connection, an IRC DCC transfer).
 Json data_stream_json(const analysis::DataStream& d);
 
-/// The whole document for a capture analysed on its own.
+/// The whole document for a capture analysed on its own; `stream_signatures`, unless null,
+/// becomes `network.signatures` (YARA over the TCP streams, cli/stream_signatures.h).
 Json pcap_report(const std::string& path, const analysis::NetworkResult& net,
-                 const analysis::detect::BehaviorResult& behavior, const JsonlLogs* logs = nullptr);
+                 const analysis::detect::BehaviorResult& behavior, const JsonlLogs* logs = nullptr,
+                 Json stream_signatures = nullptr);
 
 /// The report's `logs` part: each log written beside it and its count of records.
 Json logs_json(const JsonlLogs& logs);

@@ -9,13 +9,20 @@ namespace botscope::tasks {
 
 AnalysisRun analyse_in_child(const std::filesystem::path& analyzer,
                              const std::filesystem::path& pcap, const std::filesystem::path& dir,
-                             const std::string& host, const AnalysisLimits& limits) {
+                             const std::string& host, const AnalysisLimits& limits,
+                             const std::vector<std::filesystem::path>& rule_trees) {
     AnalysisRun run;
     std::vector<std::string> argv = {analyzer.string(), "analyze-pcap", pcap.string(), "--json",
                                      "--quiet",         "--logs",       dir.string()};
     if (!host.empty()) {
         argv.push_back("--host");
         argv.push_back(host);
+    }
+    // The child reads no configuration: the trees are the task's, passed whole.
+    argv.push_back(rule_trees.empty() ? "--no-signatures" : "--no-default");
+    for (const auto& tree : rule_trees) {
+        argv.push_back("--rules");
+        argv.push_back(tree.string());
     }
     ChildLimits child;
     child.timeout = limits.timeout;

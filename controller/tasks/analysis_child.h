@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "report/json_common.h"
 
@@ -27,9 +28,12 @@ struct AnalysisRun {
     std::uint64_t peak_rss_bytes = 0;
 };
 
-/// Runs `analyzer analyze-pcap pcap --json --quiet --logs dir [--host host]`.
+/// Runs `analyzer analyze-pcap pcap --json --quiet --logs dir [--host host] --no-default
+/// [--rules TREE]...`: the streams are matched against the network rules of `rule_trees`
+/// (the task's own, Config::rule_trees), none when it is empty.
 AnalysisRun analyse_in_child(const std::filesystem::path& analyzer,
                              const std::filesystem::path& pcap, const std::filesystem::path& dir,
-                             const std::string& host, const AnalysisLimits& limits);
+                             const std::string& host, const AnalysisLimits& limits,
+                             const std::vector<std::filesystem::path>& rule_trees = {});
 
 }  // namespace botscope::tasks

@@ -17,8 +17,8 @@
 #include "capture/live_capture.h"
 #include "machinery/machinery.h"
 #include "machinery/quarantine.h"
-#include "report/atomic_file.h"
 #include "report/assess.h"
+#include "report/atomic_file.h"
 #include "report/behavior_json.h"
 #include "report/network_json.h"
 #include "tasks/agent_session.h"
@@ -527,7 +527,8 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
         limits.memory_bytes = config.analysis_memory_bytes;
         AnalysisRun a =
             analyse_in_child(backends.analyzer, pcap, t.dir,
-                             analysis::IpAddress::parse(m.ip, ip) ? m.ip : std::string(), limits);
+                             analysis::IpAddress::parse(m.ip, ip) ? m.ip : std::string(), limits,
+                             config.rule_trees());
         if (!a.ok) {
             network = Json{{"error", a.error}};
             t.fail("analyse", {"analyse", a.error});

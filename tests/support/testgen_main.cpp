@@ -1,6 +1,12 @@
 // botscope-testgen: writes the project's generated captures.
 //   demo OUT.pcap   the emulated bot session the demo analyses
 //   seeds DIR       small captures of every format and link type, the pcap fuzzer's seeds
+//   streams OUT.pcap
+//                   markers that only reassembly puts back together, for the network rules'
+//                   tests: STREAM-MARKER-SPLIT-ACROSS-SEGMENTS in 5-byte segments of an IRC
+//                   server's reply, and RETRANS-MARKER-SPLIT-XYZ-END in a client's stream of
+//                   an unknown protocol, sent with a retransmission, a segment out of order
+//                   and an overlap whose first copy wins (the second says OVERLAP-LOST)
 //   synflood OUT.pcap PACKETS
 //                   a spoofed SYN flood at 100,000 packets/s to 10.66.0.200:80 (bench, tests)
 
@@ -29,6 +35,25 @@ void small_session(CaptureWriter& w) {
                                                   "\x01"
                                                   "a\x00\x00\x01\x00\x01",
                                                   19))));
+}
+
+void split_streams(CaptureWriter& w) {
+    TcpConversation irc(w, ep("10.66.0.10", 1100), ep("10.66.0.1", 6667), kT0);
+    irc.handshake();
+    irc.send(Direction::kOrig, "NICK x\r\nUSER x 0 0 :x\r\n");
+    irc.send_segments(Direction::kResp,
+                      ":b0ss!a@b PRIVMSG #c :STREAM-MARKER-SPLIT-ACROSS-SEGMENTS\r\n", 5);
+    irc.close();
+
+    TcpConversation raw(w, ep("10.66.0.10", 1101), ep("10.66.0.1", 4444), kT0 + kSecond);
+    raw.handshake();
+    raw.send(Direction::kOrig, "RETRANS-");                     // 0..8
+    raw.put(raw.segment(Direction::kOrig, 0, "RETRANS-"));      // again
+    raw.put(raw.segment(Direction::kOrig, 18, "IT-XYZ-END"));   // 18..28 early
+    raw.put(raw.segment(Direction::kOrig, 6, "S-MARKER-SPL"));  // 6..18
+    raw.put(raw.segment(Direction::kOrig, 8, "OVERLAP-LOST"));  // 8..20, too late
+    raw.skip(Direction::kOrig, 20);
+    raw.close();
 }
 
 int seeds(const fs::path& dir) {
@@ -79,10 +104,20 @@ int main(int argc, char** argv) {
         }
         if (cmd == "seeds")
             return seeds(argv[2]);
+        if (cmd == "streams") {
+            CaptureWriter w;
+            split_streams(w);
+            w.write(argv[2]);
+            std::printf("%s: %zu packets of split streams\n", argv[2], w.frames().size());
+            return 0;
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "botscope-testgen: %s\n", e.what());
         return 1;
     }
-    std::fprintf(stderr, "usage: botscope-testgen demo OUT.pcap | seeds DIR | synflood OUT.pcap PACKETS\n");
+    std::fprintf(
+        stderr,
+        "usage: botscope-testgen demo OUT.pcap | seeds DIR | streams OUT.pcap | synflood OUT.pcap "
+        "PACKETS\n");
     return 2;
 }

@@ -249,6 +249,12 @@ TEST_CASE("pipeline: an honest agent, every stage, a fresh handshake for collect
     CHECK(sig["scans"][1]["file"] == files[0]["stored"]);
     for (const auto& scan : sig["scans"])
         CHECK(scan["status"] == "ok");
+    // The capture's streams went through the bundled network rules, and the report ends
+    // with its verdict.
+    CHECK(o.report["network"]["signatures"]["status"] == "ok");
+    CHECK(o.report["network"]["signatures"]["rules"].get<int>() >= 3);
+    CHECK(o.report["verdict"]["score"].is_number_integer());
+    CHECK(o.report["traits"]["hashes"][0]["role"] == "sample");
 }
 
 TEST_CASE("pipeline: YARA rules from rules_dir match the sample; broken rules stop the task") {
@@ -257,7 +263,10 @@ TEST_CASE("pipeline: YARA rules from rules_dir match the sample; broken rules st
     fs::create_directories(p.dir / "rules");
     std::ofstream(p.dir / "rules" / "s.yar")
         << "rule all_s : test { strings: $s = \"SSSSSSSS\" condition: #s > 100 }\n";
+    fs::create_directories(p.dir / "rules" / "network");
+    std::ofstream(p.dir / "rules" / "network" / "n.yar") << "rule net_any { condition: false }\n";
     p.config.rules_dirs = {p.dir / "rules"};
+    p.config.signatures_dir = p.dir / "no-signatures";
     auto o = p.run();
     REQUIRE_MESSAGE(o.ok, o.error.text());
     const Json& sample = o.report["signatures"]["scans"][0];
@@ -265,6 +274,11 @@ TEST_CASE("pipeline: YARA rules from rules_dir match the sample; broken rules st
     CHECK(sample["matches"][0]["rule"] == "all_s");
     CHECK(sample["matches"][0]["namespace"] == "rules");
     CHECK(sample["matches"][0]["strings"].size() == 32);  // of thousands, capped
+    // The analysis child matched the streams with the tree's network folder, and only it.
+    CHECK(o.report["network"]["signatures"]["status"] == "ok");
+    CHECK(o.report["network"]["signatures"]["rules"] == 1);
+    CHECK(o.report["verdict"]["family"].is_null());
+    CHECK(o.report["verdict"]["signatures"][0]["name"] == "yara_match");
 
     std::ofstream(p.dir / "rules" / "broken.yar") << "rule broken { condition: nope }\n";
     const auto destroys = p.world->destroys[p.config.machines[0].domain];
