@@ -253,7 +253,8 @@ AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& p
     return out;
 }
 
-AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSink* logs) {
+AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSink* logs,
+                                     StreamInspector* inspector) {
     const std::string name = "<memory>";
     FileFacts facts;
     facts.size = bytes.size();
@@ -284,7 +285,7 @@ AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSin
         out.message = name + ": " + one_line(errbuf);
         return out;
     }
-    return analyze_open(name, PcapHandle(p), facts, {}, {}, logs);
+    return analyze_open(name, PcapHandle(p), facts, {}, {}, logs, inspector);
 }
 
 ReadLoopStats bare_read_loop(const std::string& path) {

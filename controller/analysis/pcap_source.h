@@ -48,7 +48,8 @@ AnalyzeOutcome analyze_capture_file(const std::string& path, const ProgressFn& p
                                     StreamInspector* inspector = nullptr);
 
 /// Analyses a capture held in memory (the fuzz target's way in).
-AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSink* logs = nullptr);
+AnalyzeOutcome analyze_capture_bytes(std::span<const std::uint8_t> bytes, LogSink* logs = nullptr,
+                                     StreamInspector* inspector = nullptr);
 
 /// The plain libpcap read loop over a file (for the benchmark's baseline): packets and bytes.
 struct ReadLoopStats {

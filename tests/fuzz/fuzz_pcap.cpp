@@ -1,6 +1,7 @@
 // The whole capture path: file header, records, link/IP/transport decoding, fragments, TCP
 // reassembly, protocol detection and every analyzer, then the JSON report, and every record
-// (protocol records, data streams, findings) as its log writes it.
+// (protocol records, data streams, findings) as its log writes it, and every stream as the
+// YARA inspector would be given it.
 
 #include <cstdint>
 #include <span>
@@ -42,11 +43,25 @@ private:
     std::size_t bytes_ = 0;
 };
 
+/// Reads every byte of every stream handed over, as a scanner would.
+class ReadingInspector final : public StreamInspector {
+public:
+    void inspect(const InspectedStream& s) override {
+        for (std::uint8_t b : s.data)
+            sum_ += b;
+        sum_ += s.flow->id + s.service.size();
+    }
+
+private:
+    std::uint64_t sum_ = 0;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     DiscardingSink sink;
-    auto out = analyze_capture_bytes({data, size}, &sink);
+    ReadingInspector inspector;
+    auto out = analyze_capture_bytes({data, size}, &sink, &inspector);
     if (out.error == CaptureError::kNone) {
         for (const auto& d : out.result.data_streams.list)
             sink.line(botscope::report::data_stream_json(d));
