@@ -4,6 +4,7 @@
 #include <cstring>
 #include <exception>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 
@@ -18,6 +19,7 @@ constexpr const char* kUsage =
     "  fakenet start | stop | status | ...  the fake internet on the analysis network\n"
     "  operator list | check | from-pcap    the IRC operator's scripts\n"
     "  signatures check | scan FILE...      the YARA rules, and files scanned with them\n"
+    "  scan FILE... [--rules DIR] [--json]  the same as 'signatures scan'\n"
     "  analyze-pcap FILE [--json] [-o OUT]   analyse a capture taken elsewhere\n"
     "  help                                  show this help\n"
     "  version                               print the version\n"
@@ -46,6 +48,12 @@ int main(int argc, char** argv) {
             return operator_script(argc - 1, argv + 1);
         if (cmd == "signatures")
             return signatures(argc - 1, argv + 1);
+        if (cmd == "scan") {
+            std::vector<char*> args = {const_cast<char*>("signatures"), argv[1]};
+            args.insert(args.end(), argv + 2, argv + argc);
+            args.push_back(nullptr);
+            return signatures(static_cast<int>(args.size()) - 1, args.data());
+        }
         if (cmd == "help" || cmd == "--help" || cmd == "-h") {
             std::fputs(kUsage, stdout);
             return kExitOk;
