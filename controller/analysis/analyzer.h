@@ -24,6 +24,7 @@
 namespace botscope::analysis {
 
 class LogSink;
+class StreamInspector;
 
 /// One row of a protocol's weird table: every analyzer lists the anomalies it can report in
 /// one constexpr array of these, so names stay stable and documented.
@@ -60,6 +61,8 @@ struct AnalyzerContext {
     Expectations* expectations = nullptr;
     /// Where finished records go as well as into the result; null when nothing is logged.
     LogSink* logs = nullptr;
+    /// Where the files a protocol carries go (stream_inspector.h); null when nowhere.
+    StreamInspector* inspector = nullptr;
 
     /// Announces a connection to `responder` that will carry `service` (expectations.h).
     void expect(const Endpoint& responder, Timestamp ts, std::string_view service) const {
@@ -135,6 +138,9 @@ public:
 
     /// End of capture: flush everything still open.
     virtual void finish(Timestamp ts) = 0;
+
+    /// Where the files this analyzer's flows carry go (stream_inspector.h).
+    virtual void carve_to(StreamInspector* inspector) { (void)inspector; }
 };
 
 }  // namespace botscope::analysis

@@ -178,6 +178,7 @@ public:
         ctx_.weirds = &results.weirds;
         ctx_.expectations = &expectations;
         ctx_.logs = logs;
+        ctx_.inspector = keeping_ ? keeping_->inspector : nullptr;
     }
 
     /// An announced connection (expectations.h): its content is digested, not probed.
@@ -870,6 +871,8 @@ NetworkResult Engine::finish(detect::BehaviorResult* behavior) {
 void Engine::inspect_streams(StreamInspector* inspector, const StreamCapture& limits) {
     impl_->keeping_.inspector = inspector;
     impl_->keeping_.limits = limits;
+    for (auto& d : impl_->datagram_)
+        d->carve_to(inspector);
 }
 
 std::size_t Engine::live_flows() const {

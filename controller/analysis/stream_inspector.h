@@ -12,6 +12,10 @@
 // A direction stops being kept at a gap (what follows would be matched against bytes that
 // were never next to it) or at either limit; it is then inspected as far as it got, flagged
 // truncated.
+//
+// The same inspector is handed the files the protocols carry (HTTP response bodies, decoded;
+// FTP data connections and IRC DCC transfers; TFTP transfers) as they arrive, in pieces:
+// file_begin, file_data, file_end. The inspector decides what it keeps of them.
 
 #include <cstddef>
 #include <cstdint>
@@ -40,12 +44,32 @@ struct InspectedStream {
     Timestamp end = 0;
 };
 
+/// A file a protocol carried.
+struct CarvedFile {
+    FlowId flow = 0;
+    std::string_view protocol;  ///< "http", "ftp-data", "dcc", "tftp"
+    std::string_view name;      ///< the URL or the file's name, as sent; may be empty
+};
+
 class StreamInspector {
 public:
+    using FileId = std::uint64_t;
+
     virtual ~StreamInspector() = default;
     /// Called once per direction that carried data, when its connection ends (closed, reset,
     /// expired, evicted, or the capture ended). `s.data` lives for the call only.
     virtual void inspect(const InspectedStream& s) = 0;
+
+    /// A file begins: an id for its pieces, or 0 when it is not wanted. Every id given is
+    /// ended exactly once; `complete` is false when pieces are missing or it was cut short.
+    virtual FileId file_begin(const CarvedFile& f) {
+        (void)f;
+        return 0;
+    }
+    virtual void file_data(FileId id, std::span<const std::uint8_t> bytes) {
+        (void)id, (void)bytes;
+    }
+    virtual void file_end(FileId id, bool complete) { (void)id, (void)complete; }
 };
 
 }  // namespace botscope::analysis

@@ -140,21 +140,28 @@ bool stream_scanner(const RuleOptions& o, std::unique_ptr<StreamSignatures>& sca
         trees = config->rule_trees();
     }
     trees.insert(trees.end(), o.trees.begin(), o.trees.end());
-    std::vector<yara::Diagnostic> diags;
-    auto rules =
-        trees.empty() ? nullptr : yara::RuleSet::compile(trees, yara::Target::kStreams, diags);
-    if (!trees.empty() && !rules) {
-        for (const auto& d : diags)
-            if (d.error)
-                std::fprintf(stderr, "botscope analyze-pcap: %s\n", d.text().c_str());
-        return false;
-    }
-    if (!rules || rules->rules() == 0) {
-        part = StreamSignatures::not_run(
-            "disabled", "no rules for streams: no network folder in the rule trees");
+    if (trees.empty()) {
+        part = StreamSignatures::not_run("disabled", "no rule trees");
         return true;
     }
-    scanner = std::make_unique<StreamSignatures>(std::move(rules));
+    auto compile = [&trees](yara::Target target) {
+        std::vector<yara::Diagnostic> diags;
+        auto rules = yara::RuleSet::compile(trees, target, diags);
+        if (!rules)
+            for (const auto& d : diags)
+                if (d.error)
+                    std::fprintf(stderr, "botscope analyze-pcap: %s\n", d.text().c_str());
+        return rules;
+    };
+    auto stream_rules = compile(yara::Target::kStreams);
+    auto file_rules = stream_rules ? compile(yara::Target::kFiles) : nullptr;
+    if (!stream_rules || !file_rules)
+        return false;
+    if (stream_rules->rules() == 0 && file_rules->rules() == 0) {
+        part = StreamSignatures::not_run("disabled", "no rules in the rule trees");
+        return true;
+    }
+    scanner = std::make_unique<StreamSignatures>(std::move(stream_rules), std::move(file_rules));
     return true;
 }
 

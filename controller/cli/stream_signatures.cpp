@@ -6,9 +6,20 @@ namespace botscope::cli {
 
 using report::Json;
 
-StreamSignatures::StreamSignatures(std::shared_ptr<const yara::RuleSet> rules,
+StreamSignatures::StreamSignatures(std::shared_ptr<const yara::RuleSet> stream_rules,
+                                   std::shared_ptr<const yara::RuleSet> file_rules,
                                    std::chrono::seconds timeout)
-    : rules_(rules), scanner_(std::move(rules), timeout) {}
+    : rules_(stream_rules), scanner_(std::move(stream_rules), timeout), file_rules_(file_rules) {
+    if (file_rules_ && file_rules_->rules() > 0)
+        file_scanner_ = std::make_unique<yara::Scanner>(std::move(file_rules), timeout);
+}
+
+bool StreamSignatures::out_of_time() {
+    if (timeouts_ < kMaxTimeouts)
+        return false;
+    ++skipped_;
+    return true;
+}
 
 void StreamSignatures::warn(std::string text) {
     if (warnings_.size() < kMaxWarnings)
@@ -18,10 +29,8 @@ void StreamSignatures::warn(std::string text) {
 }
 
 void StreamSignatures::inspect(const analysis::InspectedStream& s) {
-    if (timeouts_ >= kMaxTimeouts) {
-        ++skipped_;
+    if (out_of_time())
         return;
-    }
     const char* dir = s.dir == analysis::Direction::kOrig ? "orig" : "resp";
     yara::Externals ext;
     ext.filename = "flow-" + std::to_string(s.flow->id) + "-" + dir;
@@ -58,6 +67,79 @@ void StreamSignatures::inspect(const analysis::InspectedStream& s) {
     }
 }
 
+StreamSignatures::FileId StreamSignatures::file_begin(const analysis::CarvedFile& f) {
+    if (!file_scanner_)
+        return 0;
+    FileId id = next_file_++;
+    OpenFile& o = open_files_[id];
+    o.flow = f.flow;
+    o.protocol = std::string(f.protocol);
+    o.name = std::string(f.name);
+    return id;
+}
+
+void StreamSignatures::file_data(FileId id, std::span<const std::uint8_t> bytes) {
+    auto it = open_files_.find(id);
+    if (it == open_files_.end())
+        return;
+    OpenFile& o = it->second;
+    o.size += bytes.size();
+    std::size_t take =
+        std::min({bytes.size(), kMaxFileBytes - o.bytes.size(), kMaxFilesBytes - open_bytes_});
+    o.bytes.insert(o.bytes.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+    open_bytes_ += take;
+}
+
+void StreamSignatures::file_end(FileId id, bool complete) {
+    auto it = open_files_.find(id);
+    if (it == open_files_.end())
+        return;
+    OpenFile o = std::move(it->second);
+    open_files_.erase(it);
+    open_bytes_ -= o.bytes.size();
+    if (o.bytes.empty() || out_of_time())
+        return;
+    bool truncated = o.bytes.size() < o.size;
+    yara::Externals ext =
+        yara::Externals::of(o.name.substr(o.name.find_last_of('/') + 1), "carved-" + o.protocol);
+    yara::ScanResult r = file_scanner_->scan(o.bytes, ext);
+    ++files_scanned_;
+    file_bytes_ += o.bytes.size();
+    if (truncated)
+        ++files_truncated_;
+    if (r.status == yara::ScanResult::Status::kTimeout && ++timeouts_ == kMaxTimeouts)
+        warn("stopped scanning streams and files after " + std::to_string(kMaxTimeouts) +
+             " timeouts");
+    if (r.matches.empty() && r.status == yara::ScanResult::Status::kOk)
+        return;
+    if (files_.size() >= kMaxFilesListed) {
+        ++files_omitted_;
+        return;
+    }
+    nlohmann::json y = yara::to_json(r);
+    Json j = {{"flow", o.flow},
+              {"protocol", o.protocol},
+              {"name", o.name},
+              {"size", o.size},
+              {"complete", complete && !truncated},
+              {"scanned_bytes", o.bytes.size()},
+              {"status", yara::status_name(r.status)}};
+    if (!r.error.empty())
+        j["error"] = r.error;
+    Json matches = Json::array();
+    for (const auto& m : y["matches"]) {
+        Json mj;
+        for (const char* key : {"rule", "namespace", "tags", "meta", "strings", "strings_omitted"})
+            if (m.contains(key))
+                mj[key] = m[key];
+        matches.push_back(std::move(mj));
+    }
+    j["matches"] = std::move(matches);
+    if (r.matches_omitted)
+        j["matches_omitted"] = r.matches_omitted;
+    files_.push_back(std::move(j));
+}
+
 Json StreamSignatures::to_json() const {
     Json j = {{"status", "ok"},
               {"rules", rules_->rules()},
@@ -67,6 +149,12 @@ Json StreamSignatures::to_json() const {
               {"streams_skipped", skipped_},
               {"matches", matches_},
               {"matches_omitted", matches_omitted_},
+              {"file_rules", file_rules_ ? file_rules_->rules() : 0},
+              {"files_scanned", files_scanned_},
+              {"file_bytes_scanned", file_bytes_},
+              {"files_truncated", files_truncated_},
+              {"files", files_},
+              {"files_omitted", files_omitted_},
               {"warnings", warnings_}};
     if (warnings_omitted_)
         j["warnings_omitted"] = warnings_omitted_;

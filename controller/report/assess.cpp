@@ -68,7 +68,11 @@ Json yara_family(const Json& report) {
     for (const auto& scan : list(get(report, "signatures", "scans")))
         for (const auto& m : list(get(scan, "matches")))
             consider(m, text(get(scan, "file")), text(get(scan, "kind")) == "sample" ? 2 : 1);
-    for (const auto& m : list(get(get(report, "network", "signatures"), "matches")))
+    const Json& net = get(report, "network", "signatures");
+    for (const auto& f : list(get(net, "files")))
+        for (const auto& m : list(get(f, "matches")))
+            consider(m, text(get(f, "protocol")) + " " + text(get(f, "name")), 1);
+    for (const auto& m : list(get(net, "matches")))
         consider(m, "flow " + std::to_string(count(get(m, "flow"))), 1);
     return best;
 }

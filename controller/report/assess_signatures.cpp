@@ -202,8 +202,13 @@ void yara_signatures(const Json& report, Builder& b) {
     for (const auto& scan : list(get(report, "signatures", "scans")))
         for (const auto& m : list(get(scan, "matches")))
             b.add("yara_match", yara_severity(m),
-                  "a YARA rule matched the sample or a file it dropped",
+                  "a YARA rule matched the sample or a file it dropped or downloaded",
                   match_text(m, text(get(scan, "file"))));
+    for (const auto& f : list(get(get(report, "network", "signatures"), "files")))
+        for (const auto& m : list(get(f, "matches")))
+            b.add("yara_match", yara_severity(m),
+                  "a YARA rule matched the sample or a file it dropped or downloaded",
+                  match_text(m, text(get(f, "protocol")) + " " + text(get(f, "name"))));
     for (const auto& m : list(get(get(report, "network", "signatures"), "matches")))
         b.add("yara_network_match", yara_severity(m), "a YARA rule matched its network traffic",
               match_text(

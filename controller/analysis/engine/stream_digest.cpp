@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "analysis/proto/tftp/tftp_parser.h"
+#include "analysis/stream_inspector.h"
 
 namespace botscope::analysis {
 
@@ -11,6 +12,14 @@ StreamDigest::StreamDigest(const AnalyzerContext& ctx, std::string_view service,
 
 void StreamDigest::on_data(Direction dir, std::span<const std::uint8_t> data, Timestamp ts) {
     Side& s = side_[static_cast<int>(dir)];
+    if (ctx_.inspector) {
+        // The announcing protocol named the file, not this connection: the service says what
+        // carried it, the flow which one.
+        if (s.hasher.size() == 0 && !s.file)
+            s.file = ctx_.inspector->file_begin({ctx_.flow.id, service_, {}});
+        if (s.file)
+            ctx_.inspector->file_data(s.file, data);
+    }
     s.hasher.update(data);
     std::size_t room = kDigestSniffBytes - s.head.size();
     s.head.insert(s.head.end(), data.begin(), data.begin() + std::min(room, data.size()));
@@ -31,6 +40,9 @@ void StreamDigest::on_end(Timestamp) {
     if (ended_)
         return;
     ended_ = true;
+    for (Side& s : side_)
+        if (s.file)
+            ctx_.inspector->file_end(s.file, !s.gap && s.eof);
     if (out_.list.size() >= kMaxDataStreams) {
         ++out_.dropped;
         return;

@@ -56,6 +56,7 @@ private:
         std::vector<std::uint8_t> head;
         bool gap = false;
         bool eof = false;
+        std::uint64_t file = 0;  ///< the content as a file for the inspector, 0 when none
     };
     AnalyzerContext ctx_;
     std::string_view service_;

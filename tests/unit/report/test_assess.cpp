@@ -193,6 +193,16 @@ TEST_CASE("the family: YARA on the sample is sure, on a dropped file less, by sy
     CHECK(assess(r)["verdict"]["family"]["confidence"] == "medium");
     CHECK(assess(r)["verdict"]["family"]["name"] == "rbot");
 
+    // A file the capture carried counts as a dropped one does.
+    Json pcap = report_with(Json::object());
+    pcap["network"] = {
+        {"signatures",
+         {{"files", {{{"protocol", "tftp"}, {"name", "x.exe"}, {"matches", {sobig_match}}}}}}}};
+    Json pv = assess(pcap)["verdict"];
+    CHECK(pv["family"]["name"] == "sobig");
+    CHECK(pv["family"]["confidence"] == "medium");
+    CHECK(pv["signatures"][0]["evidence"][0] == "static:botscope_sobig_f (Sobig) on tftp x.exe");
+
     Json ago = report_with(
         {{"commands",
           {{{"verb", "login"}, {"text", ".login x"}, {"via", "irc"}},

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "analysis/log_sink.h"
+#include "analysis/stream_inspector.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -511,7 +512,23 @@ void HttpAnalyzer::feed_body(Side& s, std::span<const std::uint8_t> bytes) {
         bytes, budget, [&](std::span<const std::uint8_t> out) { feed_content(s, out); });
 }
 
+void HttpAnalyzer::carve(Side& s, std::span<const std::uint8_t> bytes) {
+    if (!s.file_asked) {
+        s.file_asked = true;
+        if (&s == &resp_ && s.txn) {
+            const auto& r = s.txn->rec;
+            std::string url =
+                "http://" + (r.host.empty() ? ctx_.flow.resp.addr.to_string() : r.host) + r.uri;
+            s.file = ctx_.inspector->file_begin({ctx_.flow.id, "http", url});
+        }
+    }
+    if (s.file)
+        ctx_.inspector->file_data(s.file, bytes);
+}
+
 void HttpAnalyzer::feed_content(Side& s, std::span<const std::uint8_t> bytes) {
+    if (ctx_.inspector)
+        carve(s, bytes);
     // Until decided, `sniff` holds the whole body so far (fewer than kMd5DecisionBytes).
     std::size_t before = s.sniff.size();
     if (s.sniff.size() < kSniffBytes) {
@@ -533,6 +550,7 @@ void HttpAnalyzer::feed_content(Side& s, std::span<const std::uint8_t> bytes) {
 }
 
 void HttpAnalyzer::finish_body(Side& s, HttpBody& body) {
+    finish_file(s, body);
     if (s.inflater && s.wire_bytes > 0) {
         if (s.inflater->failed()) {
             // Not what its header said: the body is the bytes transferred, as without a coding.
@@ -569,6 +587,18 @@ void HttpAnalyzer::finish_body(Side& s, HttpBody& body) {
         else if (body.length <= kMaxSmallBody && body.complete())
             body.small.assign(s.sniff.begin(), s.sniff.end());
     }
+}
+
+void HttpAnalyzer::finish_file(Side& s, const HttpBody& body) {
+    if (s.file) {
+        // A body whose coding proved invalid was handed over decoded as far as it went.
+        bool whole = !body.gap && !body.truncated && !body.framing_error &&
+                     (!s.inflater ||
+                      (s.inflater->ended() && !s.inflater->failed() && !s.inflater->limited()));
+        ctx_.inspector->file_end(s.file, whole);
+    }
+    s.file = 0;
+    s.file_asked = false;
 }
 
 void HttpAnalyzer::finish_message(Direction dir, State next) {

@@ -239,6 +239,9 @@ private:
         util::Sha256 wire_sha256;
         std::uint64_t wire_bytes = 0;
         std::vector<std::uint8_t> wire_sniff;
+        /// The response body as a file for the inspector (stream_inspector.h), 0 when none.
+        std::uint64_t file = 0;
+        bool file_asked = false;
     };
 
     Side& side(Direction dir) { return dir == Direction::kOrig ? orig_ : resp_; }
@@ -260,6 +263,8 @@ private:
     void handle_chunk_size(Direction dir, std::string_view line, Timestamp ts);
     void feed_body(Side& s, std::span<const std::uint8_t> bytes);
     void feed_content(Side& s, std::span<const std::uint8_t> bytes);
+    void carve(Side& s, std::span<const std::uint8_t> bytes);
+    void finish_file(Side& s, const HttpBody& body);
     void finish_message(Direction dir, State next);
     void finish_body(Side& s, HttpBody& body);
     void abandon_message(Direction dir, State next);

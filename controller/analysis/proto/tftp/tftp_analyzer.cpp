@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "analysis/log_sink.h"
+#include "analysis/stream_inspector.h"
 #include "util/byte_reader.h"
 #include "util/text.h"
 
@@ -266,6 +267,8 @@ void TftpAnalyzer::handle_data(Live& t, const Datagram& d, const Packet& p, bool
     rec.bytes += len;
     t.last_block = p.block;
     if (t.hashing) {
+        if (inspector_)
+            carve(t, d, p.data);
         t.hasher.update(p.data);
         if (t.head.size() < kFileHeadBytes) {
             std::size_t take = std::min(len, kFileHeadBytes - t.head.size());
@@ -400,8 +403,18 @@ void TftpAnalyzer::evict_batch(Weirds& weirds) {
     }
 }
 
+void TftpAnalyzer::carve(Live& t, const Datagram& d, std::span<const std::uint8_t> data) {
+    // A write request's file is the client's upload; both are files the sample moved.
+    if (t.rec.data_blocks == 1 && !t.file)
+        t.file = inspector_->file_begin({d.flow.id, "tftp", t.rec.filename});
+    if (t.file)
+        inspector_->file_data(t.file, data);
+}
+
 TftpAnalyzer::LiveMap::iterator TftpAnalyzer::finalize(LiveMap::iterator it, Weirds* weirds) {
     Live& t = it->second;
+    if (t.file)
+        inspector_->file_end(t.file, t.rec.completed && t.hashing);
     TftpTransfer rec = std::move(t.rec);
     if (t.hashing && rec.data_blocks > 0) {
         auto [md5, sha256] = t.hasher.finish();

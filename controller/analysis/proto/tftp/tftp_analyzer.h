@@ -161,6 +161,7 @@ public:
     void on_flow_end(FlowId flow, Timestamp ts) override;
     /// Closes every open transfer and orders the records by request.
     void finish(Timestamp ts) override;
+    void carve_to(StreamInspector* inspector) override { inspector_ = inspector; }
 
     /// Transfers currently open.
     std::size_t live_transfers() const { return live_.size(); }
@@ -179,6 +180,7 @@ private:
         std::uint16_t last_block = 0;    // last DATA block accepted (wire number)
         std::uint16_t last_ack = 0;
         std::uint16_t final_block = 0;
+        std::uint64_t file = 0;  // the file for the inspector (stream_inspector.h), 0 when none
     };
     using LiveMap = std::map<Key, Live>;
     struct Match {
@@ -191,6 +193,7 @@ private:
     void handle_data(Live& t, const Datagram& d, const Packet& p, bool from_client, Weirds& weirds);
     void handle_ack(Live& t, const Datagram& d, const Packet& p, bool from_client, Weirds& weirds);
     void handle_oack(Live& t, const Datagram& d, const Packet& p, bool from_client, Weirds& weirds);
+    void carve(Live& t, const Datagram& d, std::span<const std::uint8_t> data);
     void maybe_sweep(Timestamp now, Weirds* weirds);
     void sweep(Timestamp now, Weirds* weirds);
     void evict_batch(Weirds& weirds);
@@ -198,6 +201,7 @@ private:
 
     TftpResult& result_;
     LogSink* logs_;
+    StreamInspector* inspector_ = nullptr;
     LiveMap live_;
     // Request and data flows of open transfers, so on_flow_end can find them.
     std::map<FlowId, Key> flow_keys_;
