@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  operator list | check | from-pcap    the IRC operator's scripts\n"
     "  signatures check | scan FILE...      the YARA rules, and files scanned with them\n"
     "  analyze-pcap FILE [--json] [-o OUT]   analyse a capture taken elsewhere\n"
+    "  report list | show | search | ...   stored reports reviewed, indicators exported\n"
     "  help                                  show this help\n"
     "  version                               print the version\n"
     "\n"
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
             return operator_script(argc - 1, argv + 1);
         if (cmd == "signatures")
             return signatures(argc - 1, argv + 1);
+        if (cmd == "report")
+            return report_cmd(argc - 1, argv + 1);
         if (cmd == "help" || cmd == "--help" || cmd == "-h") {
             std::fputs(kUsage, stdout);
             return kExitOk;
