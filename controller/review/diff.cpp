@@ -92,8 +92,10 @@ Items behaviour_items(const Json& r) {
 
 Items file_items(const Facts& f) {
     Items out;
+    // A download or sample is named differently by traits and behaviour; where a file was
+    // dropped is part of what a variant does.
     for (const auto& h : f.hashes)
-        add(out, h.role + " " + h.sha256 + (h.name.empty() ? "" : " " + h.name));
+        add(out, h.role + " " + h.sha256 + (h.role == "dropped" ? " " + h.name : ""));
     for (const auto& y : f.yara)
         add(out, "yara " + y);
     return out;
