@@ -72,6 +72,7 @@ struct Args {
     review::ListFilter filter;
     std::optional<review::SearchQuery> search;
     std::string format = "csv";
+    bool format_given = false;
     std::string output;
     bool json = false;
     tasks::ConfigSources sources;
@@ -110,6 +111,7 @@ std::optional<int> value_option(std::string_view o, const char* v, Args& a) {
                          "' is not clean, suspicious, malicious or a score 0-10");
     } else if (o == "--format") {
         a.format = v;
+        a.format_given = true;
         if (a.format != "csv" && a.format != "json" && a.format != "stix" &&
             a.format != "zeek-intel")
             return usage("--format: '" + a.format + "' is not csv, json, stix or zeek-intel");
@@ -186,7 +188,7 @@ std::optional<int> check_args(const Args& a) {
         return usage("--family and --verdict are for list");
     if (a.filter.since && (a.verb == "show" || a.verb == "diff"))
         return usage("--since is for list, search and export-ioc");
-    if ((a.format != "csv" || !a.output.empty()) && a.verb != "export-ioc")
+    if ((a.format_given || !a.output.empty()) && a.verb != "export-ioc")
         return usage("--format and -o are for export-ioc");
     if (a.json && a.verb == "export-ioc")
         return usage("export-ioc: use --format json");
