@@ -21,5 +21,6 @@ int vm(int argc, char** argv);
 int fakenet(int argc, char** argv);
 int operator_script(int argc, char** argv);
 int signatures(int argc, char** argv);
+int report_cmd(int argc, char** argv);
 
 }  // namespace botscope::cli

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  signatures check | scan FILE...      the YARA rules, and files scanned with them\n"
     "  scan FILE... [--rules DIR] [--json]  the same as 'signatures scan'\n"
     "  analyze-pcap FILE [--json] [-o OUT]   analyse a capture taken elsewhere\n"
+    "  report list | show | search | ...   stored reports reviewed, indicators exported\n"
     "  help                                  show this help\n"
     "  version                               print the version\n"
     "\n"
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
             args.push_back(nullptr);
             return signatures(static_cast<int>(args.size()) - 1, args.data());
         }
+        if (cmd == "report")
+            return report_cmd(argc - 1, argv + 1);
         if (cmd == "help" || cmd == "--help" || cmd == "-h") {
             std::fputs(kUsage, stdout);
             return kExitOk;

@@ -21,6 +21,7 @@
 #include "report/atomic_file.h"
 #include "report/behavior_json.h"
 #include "report/network_json.h"
+#include "review/index.h"
 #include "tasks/agent_session.h"
 #include "tasks/analysis_child.h"
 #include "tasks/fakenet_session.h"
@@ -631,6 +632,9 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     if (!err.empty()) {
         t.fail("report", {"report", err});
         doc["task"]["status"] = "failed";
+    } else {
+        // A line that is not written here is made from the folder when the index is next read.
+        (void)review::update_index(config.data_dir, t.id);
     }
 
     out.id = t.id;

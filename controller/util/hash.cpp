@@ -87,6 +87,15 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
     return out;
 }
 
+std::array<std::uint8_t, 20> sha1(std::span<const std::uint8_t> data) {
+    std::array<std::uint8_t, 20> out{};
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha1(), nullptr) != 1 ||
+        len != out.size())
+        throw std::bad_alloc();  // as Digest: only a broken libcrypto gets here
+    return out;
+}
+
 std::string md5_hex(std::span<const std::uint8_t> data) {
     Md5 h;
     h.update(data);

@@ -68,6 +68,10 @@ std::array<std::uint8_t, 32> hmac_sha256(std::span<const std::uint8_t> key,
 /// Lower-case hex of bytes.
 std::string to_hex(std::span<const std::uint8_t> bytes);
 
+/// SHA-1 (FIPS 180-4) in one go: only for the name-based UUIDs of RFC 9562 (version 5), which
+/// are defined over it; never for anything that needs collision resistance.
+std::array<std::uint8_t, 20> sha1(std::span<const std::uint8_t> data);
+
 std::string md5_hex(std::span<const std::uint8_t> data);
 std::string sha256_hex(std::span<const std::uint8_t> data);
 

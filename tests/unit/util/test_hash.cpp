@@ -38,6 +38,14 @@ TEST_CASE("SHA-256 matches FIPS 180-2 vectors") {
     CHECK(sha(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+TEST_CASE("SHA-1 matches FIPS 180-2 vectors") {
+    auto sha1s = [](std::string_view s) { return to_hex(sha1(as_bytes(s))); };
+    CHECK(sha1s("") == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    CHECK(sha1s("abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
+    CHECK(sha1s("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+          "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+}
+
 TEST_CASE("incremental hashing equals one-shot at every split point") {
     std::string data;
     for (int i = 0; i < 300; ++i)
