@@ -87,6 +87,12 @@ const std::map<std::string, std::string>& network_positives() {
          "PRIVMSG #bots :[DDoS]: Done with SYN flood to 10.66.0.200\r\n"},
         {"network:botscope_irc_agobot_commands",
          ":op!o@h PRIVMSG #x :.ddos.synflood 10.66.0.200 80 30 \r\n"},
+        {"network:botscope_irc_sdbot_commands",
+         ":b0ss!b@h PRIVMSG #sd :!udp 10.66.0.200 1000 4096 0\r\n"},
+        {"network:botscope_irc_sdbot_replies",
+         "PRIVMSG #sd :sending 1000 udp packets to: 10.66.0.200. packet size: 4096, delay: "
+         "0[ms].\r\n"},
+        {"network:botscope_irc_spybot_commands", ":op!o@h PRIVMSG #spy :startkeylogger\r\n"},
     };
     return p;
 }
@@ -117,7 +123,7 @@ TEST_CASE("signatures: every botscope rule hits a file or stream holding what it
     auto files = compiled("static", Target::kFiles);
     auto streams = compiled("network", Target::kStreams);
     CHECK(files->rules() >= 8);
-    CHECK(streams->rules() >= 3);
+    CHECK(streams->rules() >= 6);
     each_rule_hits_its_case(*files, static_positives());
     each_rule_hits_its_case(*streams, network_positives());
 
@@ -163,6 +169,11 @@ TEST_CASE("signatures: every botscope rule hits a file or stream holding what it
     // A person talking about a command is not a command ordered.
     r = net.scan(bytes_of("PRIVMSG #help :what does advscan do?\r\n"
                           "PRIVMSG #help :see http://example.org/ddos.syn.html\r\n"),
+                 {});
+    CHECK(r.matches.empty());
+    r = net.scan(bytes_of("PRIVMSG #help :how do I !udp a game server? ping 10.0.0.1 is fine\r\n"
+                          "PRIVMSG #help :the keylogger talk: startkeylogger is a spybot thing\r\n"
+                          "PRIVMSG #help :sending 3 pings to a friend\r\n"),
                  {});
     CHECK(r.matches.empty());
 }
