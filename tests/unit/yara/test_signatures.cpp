@@ -93,6 +93,11 @@ const std::map<std::string, std::string>& network_positives() {
          "PRIVMSG #sd :sending 1000 udp packets to: 10.66.0.200. packet size: 4096, delay: "
          "0[ms].\r\n"},
         {"network:botscope_irc_spybot_commands", ":op!o@h PRIVMSG #spy :startkeylogger\r\n"},
+        {"network:botscope_http_gate_checkin",
+         "GET /gate.php?id=4711&v=2 HTTP/1.0\r\nHost: cc.botscope.test\r\n\r\n"},
+        {"network:botscope_http_bot_report",
+         "GET /img/stat.asp?uid=0a1b2c3d&os=WinXP&ver=1.2 HTTP/1.1\r\nHost: "
+         "cc.botscope.test\r\n\r\n"},
     };
     return p;
 }
@@ -123,7 +128,7 @@ TEST_CASE("signatures: every botscope rule hits a file or stream holding what it
     auto files = compiled("static", Target::kFiles);
     auto streams = compiled("network", Target::kStreams);
     CHECK(files->rules() >= 8);
-    CHECK(streams->rules() >= 6);
+    CHECK(streams->rules() >= 8);
     each_rule_hits_its_case(*files, static_positives());
     each_rule_hits_its_case(*streams, network_positives());
 
@@ -175,6 +180,15 @@ TEST_CASE("signatures: every botscope rule hits a file or stream holding what it
                           "PRIVMSG #help :the keylogger talk: startkeylogger is a spybot thing\r\n"
                           "PRIVMSG #help :sending 3 pings to a friend\r\n"),
                  {});
+    CHECK(r.matches.empty());
+    // Ordinary browsing: an id and a version on an ordinary page, an OS that is not Windows, a
+    // gate script without a bot's id.
+    r = net.scan(
+        bytes_of("GET /index.php?id=42&v=3 HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+                 "GET /view.php?uid=7a7a7a&os=linux&ver=2 HTTP/1.1\r\nHost: a.example\r\n\r\n"
+                 "GET /gate.php?lang=en&v=2 HTTP/1.1\r\nHost: zoo.example\r\n\r\n"
+                 "GET /search?q=gate.php%3Fid%3D1%26os%3Dxp HTTP/1.1\r\nHost: s.example\r\n\r\n"),
+        {});
     CHECK(r.matches.empty());
 }
 
