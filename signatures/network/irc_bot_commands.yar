@@ -45,3 +45,46 @@ rule botscope_irc_agobot_commands : irc cnc
     condition:
         $cmd
 }
+
+rule botscope_irc_sdbot_commands : irc cnc
+{
+    meta:
+        description = "IRC lines ordering an SDBot-style UDP or ping flood (target, count, size, delay) or a download"
+        family = "SDBot"
+        severity = 8
+
+    strings:
+        $flood = /(PRIVMSG|TOPIC|NOTICE) [#&]?[^ \r\n]{1,64} :[^\r\n]{0,64}[.!](udp|ping) [0-9]{1,3}(\.[0-9]{1,3}){3} [0-9]{1,9} [0-9]{1,6} [0-9]{1,6}/ nocase
+        $download = /(PRIVMSG|TOPIC|NOTICE) [#&]?[^ \r\n]{1,64} :[^\r\n]{0,64}!(download|update) (http|ftp):\/\/[^ \r\n]{1,256}/ nocase
+
+    condition:
+        any of them
+}
+
+rule botscope_irc_sdbot_replies : irc bot
+{
+    meta:
+        description = "An SDBot-style bot reporting a UDP or ping flood to its botmaster over IRC"
+        family = "SDBot"
+        severity = 7
+
+    strings:
+        $reply = /PRIVMSG [#&]?[^ \r\n]{1,64} :sending [0-9]{1,9} (udp packets|pings) to:? [0-9]{1,3}(\.[0-9]{1,3}){3}\. packet size: [0-9]{1,6}/ nocase
+
+    condition:
+        $reply
+}
+
+rule botscope_irc_spybot_commands : irc cnc
+{
+    meta:
+        description = "IRC lines ordering SpyBot's keylogger, process list, process kill or clones"
+        family = "SpyBot"
+        severity = 8
+
+    strings:
+        $cmd = /(PRIVMSG|TOPIC|NOTICE) [#&]?[^ \r\n]{1,64} :[.!]?(startkeylogger|stopkeylogger|listprocesses|keyboardlights|killprocess [^ \r\n]{1,64}\.exe|(load|kill|raw)clones( [^\r\n]{1,128})?)\r?\n/ nocase
+
+    condition:
+        $cmd
+}

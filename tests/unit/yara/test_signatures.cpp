@@ -62,6 +62,19 @@ const std::map<std::string, std::string>& static_positives() {
         {"static:botscope_sobig_f",
          file_with({"Please see the attached file for details.", "Re: That movie", "Re: Approved",
                     "your_document.pif", "thank_you.pif", "movie0045.pif"})},
+        {"static:botscope_sdbot",
+         file_with({"cpu: %dMHz. ram: %dKB total, %dKB free.", "os: Windows %s (%d.%d, build %d).",
+                    "uptime: %dd %dh %dm", "connection type: %s (%s).",
+                    "sending %d udp packets to: %s. packet size: %d, delay: %d[ms]."})},
+        {"static:botscope_spybot", file_with({"startkeylogger", "listprocesses", "killprocess",
+                                              "Software\\KaZaA\\LocalContent", "dir0", "012345:"})},
+        {"static:botscope_mytob", file_with({"*DETECTED* Online User Violation",
+                                             "Your Account is Suspended For Security Reasons",
+                                             "We have temporarily suspended your email account"})},
+        {"static:botscope_zotob",
+         file_with({"botzor.exe", wide("B-O-T-Z-O-R"), "\\pipe\\browser", "haha.exe"})},
+        {"static:botscope_bozori", file_with({"wintbp.exe", wide("botzor.exe"), "svnlitup32.exe",
+                                              "mousebm.exe", "csm.exe", "pnpsrv.exe"})},
     };
     return p;
 }
@@ -74,6 +87,17 @@ const std::map<std::string, std::string>& network_positives() {
          "PRIVMSG #bots :[DDoS]: Done with SYN flood to 10.66.0.200\r\n"},
         {"network:botscope_irc_agobot_commands",
          ":op!o@h PRIVMSG #x :.ddos.synflood 10.66.0.200 80 30 \r\n"},
+        {"network:botscope_irc_sdbot_commands",
+         ":b0ss!b@h PRIVMSG #sd :!udp 10.66.0.200 1000 4096 0\r\n"},
+        {"network:botscope_irc_sdbot_replies",
+         "PRIVMSG #sd :sending 1000 udp packets to: 10.66.0.200. packet size: 4096, delay: "
+         "0[ms].\r\n"},
+        {"network:botscope_irc_spybot_commands", ":op!o@h PRIVMSG #spy :startkeylogger\r\n"},
+        {"network:botscope_http_gate_checkin",
+         "GET /gate.php?id=4711&v=2 HTTP/1.0\r\nHost: cc.botscope.test\r\n\r\n"},
+        {"network:botscope_http_bot_report",
+         "GET /img/stat.asp?uid=0a1b2c3d&os=WinXP&ver=1.2 HTTP/1.1\r\nHost: "
+         "cc.botscope.test\r\n\r\n"},
     };
     return p;
 }
@@ -103,8 +127,8 @@ void each_rule_hits_its_case(const RuleSet& set,
 TEST_CASE("signatures: every botscope rule hits a file or stream holding what it targets") {
     auto files = compiled("static", Target::kFiles);
     auto streams = compiled("network", Target::kStreams);
-    CHECK(files->rules() >= 3);
-    CHECK(streams->rules() >= 3);
+    CHECK(files->rules() >= 8);
+    CHECK(streams->rules() >= 8);
     each_rule_hits_its_case(*files, static_positives());
     each_rule_hits_its_case(*streams, network_positives());
 
@@ -127,11 +151,44 @@ TEST_CASE("signatures: every botscope rule hits a file or stream holding what it
                                               "Re: Approved", "thank_you.pif"})),
                           {});
     CHECK(r.matches.empty());
+    // The same for the families added since: one part of each, never enough on its own.
+    for (const auto& half : std::vector<std::vector<std::string>>{
+             {"cpu: %dMHz. ram: %dKB total, %dKB free.", "uptime: %dd %dh %dm", "rndnick"},
+             {"startkeylogger", "killprocess", "My Shared Folder", "012345:"},
+             {"*DETECTED* Online User Violation", "Members Support", "WINDOWS SYSTEM"},
+             {"Mail transaction failed. Partial message is available.",
+              "The message contains Unicode characters and has been sent as a binary attachment.",
+              "WINDOWS SYSTEM"},
+             {"botzor.exe", "haha.exe", "\\pipe\\browser"},
+             {"B-O-T-Z-O-R", "Botzor2005"},
+             {"wintbp.exe", "botzor.exe", "csm.exe", "svnlitup32.exe"},
+             {"winpnp.exe", "botzor.exe", "csm.exe", "svnlitup32.exe", "mousebm.exe"}}) {
+        CAPTURE(half[0]);
+        CHECK(scanner.scan(bytes_of(file_with(half)), {}).matches.empty());
+    }
+    // Whole rule sets without the MZ a Windows program starts with are not programs.
+    auto no_mz = static_positives().at("static:botscope_zotob");
+    no_mz[0] = 'X';
+    CHECK(scanner.scan(bytes_of(no_mz), {}).matches.empty());
     Scanner net(streams, std::chrono::seconds(10));
     // A person talking about a command is not a command ordered.
     r = net.scan(bytes_of("PRIVMSG #help :what does advscan do?\r\n"
                           "PRIVMSG #help :see http://example.org/ddos.syn.html\r\n"),
                  {});
+    CHECK(r.matches.empty());
+    r = net.scan(bytes_of("PRIVMSG #help :how do I !udp a game server? ping 10.0.0.1 is fine\r\n"
+                          "PRIVMSG #help :the keylogger talk: startkeylogger is a spybot thing\r\n"
+                          "PRIVMSG #help :sending 3 pings to a friend\r\n"),
+                 {});
+    CHECK(r.matches.empty());
+    // Ordinary browsing: an id and a version on an ordinary page, an OS that is not Windows, a
+    // gate script without a bot's id.
+    r = net.scan(
+        bytes_of("GET /index.php?id=42&v=3 HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+                 "GET /view.php?uid=7a7a7a&os=linux&ver=2 HTTP/1.1\r\nHost: a.example\r\n\r\n"
+                 "GET /gate.php?lang=en&v=2 HTTP/1.1\r\nHost: zoo.example\r\n\r\n"
+                 "GET /search?q=gate.php%3Fid%3D1%26os%3Dxp HTTP/1.1\r\nHost: s.example\r\n\r\n"),
+        {});
     CHECK(r.matches.empty());
 }
 
