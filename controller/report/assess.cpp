@@ -53,8 +53,9 @@ Json yara_family(const Json& report) {
     Json best;
     double best_rank = -1;
     auto consider = [&](const Json& m, const std::string& on, double confidence_rank) {
+        // A rule for a kind of bot rather than a family (signatures/README.md) names none.
         std::string family = text(get(m, "meta", "family"));
-        if (family.empty())
+        if (family.empty() || family == "generic")
             return;
         double rank = confidence_rank * 100 + number(get(m, "meta", "severity"));
         if (rank <= best_rank)

@@ -8,7 +8,7 @@ rule botscope_http_gate_checkin : http cnc
 {
     meta:
         description = "An HTTP bot's check-in: a gate-like script (gate, bot, cnc, knock) asked with a bot id and a version, build or OS"
-        family = "HTTP-bot (family unnamed)"
+        family = "generic"
         reference = "Public analyses of HTTP bots' gate scripts (e.g. gate.php check-ins); LURHQ/SecureWorks Bobax analyses (2004-2005)"
         severity = 6
 
@@ -25,7 +25,7 @@ rule botscope_http_bot_report : http cnc
 {
     meta:
         description = "An HTTP bot's report: any script asked with a bot id and the Windows version it runs on"
-        family = "HTTP-bot (family unnamed)"
+        family = "generic"
         reference = "Public analyses of HTTP bots' check-ins, which pass id and os parameters to the controller"
         severity = 5
 
