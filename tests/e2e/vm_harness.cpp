@@ -8,6 +8,8 @@
 #include <fstream>
 #include <random>
 
+#include "support/report_check.h"
+
 namespace botscope::e2e {
 
 namespace fs = std::filesystem;
@@ -73,6 +75,8 @@ Sandbox::Sandbox(const std::string& extra_main, const std::string& extra_machine
 }
 
 Sandbox::~Sandbox() {
+    // The tasks' folders under data/: their reports, logs and fakenet.jsonl, failed tasks too.
+    botscope::testing::check_reports_before_removal(root);
     std::error_code ec;
     fs::remove_all(root, ec);
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "fakenet/control.h"
+#include "support/report_check.h"
 
 namespace botscope::fakenet::live {
 
@@ -38,6 +39,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+    // fakenet.jsonl of each task begun here.
+    botscope::testing::check_reports_before_removal(path);
     std::error_code ec;
     fs::remove_all(path, ec);
 }

@@ -10,6 +10,7 @@
 
 #include "capture/live_capture.h"
 #include "live.h"
+#include "support/report_check.h"
 
 namespace botscope::fakenet::live::test_botemu_live {
 
@@ -151,6 +152,8 @@ TEST_CASE("the bot emulator, commanded by the operator, floods, scans, spams and
     REQUIRE_MESSAGE(a.exit_code == 0, a.err);
     Json rep = parse_json(a.out);
     REQUIRE(rep.is_object());
+    const std::string problems = botscope::testing::report_schema_problems(a.out);
+    CHECK_MESSAGE(problems.empty(), problems);
     const Json& beh = rep["behavior"];
     REQUIRE(beh["cnc"]["irc"].size() == 1);
     CHECK(beh["cnc"]["irc"][0]["nick"] == nick);

@@ -93,6 +93,25 @@ std::string run_command(const std::string& command) {
     return out;
 }
 
+/// What tools/validate-report says about the folder `dir`, empty when every file is valid.
+std::string schema_problems(const fs::path& dir) {
+    const std::string command = "/usr/bin/python3 " +
+                                shell_quote(BOTSCOPE_SOURCE_DIR "/tools/validate-report") +
+                                " --quiet " + shell_quote(dir.string()) + " 2>&1";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr)
+        throw SetupError("cannot run: " + command);
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0)
+        out.append(buf, n);
+    const int status = ::pclose(pipe);
+    if (status != 0 && out.empty())
+        out = "exit status " + std::to_string(status) + ": " + command + "\n";
+    return status == 0 ? std::string() : out;
+}
+
 Json read_json_file(const fs::path& path) {
     std::ifstream in(path);
     if (!in)
@@ -243,8 +262,11 @@ int run_case(const fs::path& case_dir, const std::string& botscope) {
         tmp.path() /
         (name + (capture.format == botscope::testing::FileFormat::kPcapng ? ".pcapng" : ".pcap"));
     capture.writer.write(file, capture.format);
-    const std::string command =
-        shell_quote(botscope) + " analyze-pcap " + shell_quote(file.string()) + " --json --quiet";
+    // The report and its logs are also written, for their schemas (reports/README.md).
+    const fs::path out = tmp.path() / "out";
+    const std::string command = shell_quote(botscope) + " analyze-pcap " +
+                                shell_quote(file.string()) + " --json --quiet -o " +
+                                shell_quote(out.string());
     const std::size_t facts = expected["facts"].size();
 
     // A CLI that fails or prints something other than JSON fails every fact of the case.
@@ -271,6 +293,10 @@ int run_case(const fs::path& case_dir, const std::string& botscope) {
         }
         ++failed;
         describe_failure(fact, o);
+    }
+    if (std::string problems = schema_problems(out); !problems.empty()) {
+        ++failed;
+        std::printf("FAIL the report or a log does not match its schema:\n%s", problems.c_str());
     }
     std::printf("%s: %d packets\n", name.c_str(), static_cast<int>(capture.writer.frames().size()));
     std::printf("%d passed, %d failed\n", passed, failed);

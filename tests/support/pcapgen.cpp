@@ -481,4 +481,12 @@ Timestamp http_page_requests(CaptureWriter& w, const IpAddress& client, const En
     return t;
 }
 
+void set_file_facts(analysis::CaptureInfo& capture, FileFormat format) {
+    const bool big = format == FileFormat::kPcapBeUsec || format == FileFormat::kPcapBeNsec;
+    const bool nano = format != FileFormat::kPcapLeUsec && format != FileFormat::kPcapBeUsec;
+    capture.format = format == FileFormat::kPcapng ? "pcapng" : "pcap";
+    capture.byte_order = big ? "big-endian" : "little-endian";
+    capture.ts_precision = nano ? "nanosecond" : "microsecond";
+}
+
 }  // namespace botscope::testing

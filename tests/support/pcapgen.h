@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/engine/decode.h"
+#include "analysis/network_result.h"
 #include "analysis/types.h"
 
 namespace botscope::testing {
@@ -75,6 +76,11 @@ struct Frame {
     Bytes data;
     std::uint32_t wire_len = 0;
 };
+
+/// What analyze-pcap reads from a capture file's header (pcap_source.cpp), for a result an
+/// Engine made from frames in memory: its report has no file format otherwise, which no report
+/// botscope writes lacks.
+void set_file_facts(analysis::CaptureInfo& capture, FileFormat format = FileFormat::kPcapLeUsec);
 
 /// Collects frames of one link type and writes them in any supported file format.
 class CaptureWriter {

@@ -1,5 +1,6 @@
 #pragma once
-// A temporary folder for one test, removed with everything in it at the end.
+// A temporary folder for one test, removed with everything in it at the end, once the reports
+// and logs the test left in it have been checked against their schemas (report_check.h).
 
 #include <stdlib.h>
 
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include "support/report_check.h"
 
 namespace botscope::testing {
 
@@ -23,6 +26,7 @@ struct TempDir {
         path = pattern;
     }
     ~TempDir() {
+        check_reports_before_removal(path);
         std::error_code ec;
         std::filesystem::remove_all(path, ec);
     }

@@ -19,6 +19,7 @@
 #include "report/behavior_json.h"
 #include "report/network_json.h"
 #include "support/pcapgen.h"
+#include "support/report_check.h"
 
 namespace test_caps {
 
@@ -42,7 +43,16 @@ Analysis analyze(const CaptureWriter& w, Config config = {}) {
         e.process(f.ts, f.data, f.wire_len);
     Analysis a;
     a.net = e.finish(&a.behavior);
+    set_file_facts(a.net.capture);
     return a;
+}
+
+/// The whole report of an analysis past a cap matches the schema: estimates, NAME_omitted
+/// and the dropped counts are where a consumer expects them.
+void check_schema(const NetworkResult& net, const BehaviorResult& behavior) {
+    const std::string problems = report_schema_problems(
+        botscope::report::dump(botscope::report::pcap_report("x.pcap", net, behavior)));
+    CHECK_MESSAGE(problems.empty(), problems);
 }
 
 /// Counts what the engine streams to its log (the JSON-lines writer is tested on its own).
@@ -87,6 +97,7 @@ const FloodRun& spoofed_udp_flood() {
         for (const auto& f : w.frames())
             e.process(f.ts, f.data, f.wire_len);
         r.a.net = e.finish(&r.a.behavior);
+        set_file_facts(r.a.net.capture);
         return r;
     }();
     return run;
@@ -140,6 +151,7 @@ TEST_CASE("a flood's sources past kMaxSources: estimated, and flagged as an esti
     Json j = botscope::report::behavior_to_json(b)["floods"][0];
     CHECK(j["sources"] == f.sources);
     CHECK(j["sources_estimated"] == true);
+    check_schema(spoofed_udp_flood().a.net, b);
 }
 
 TEST_CASE("floods past kMaxFindings: a thousand kept, a sample listed, the rest counted") {
@@ -178,6 +190,7 @@ TEST_CASE("floods past kMaxFindings: a thousand kept, a sample listed, the rest 
     REQUIRE(logged.size() == detect::kMaxFindings);
     CHECK(logged[0] == j["floods"][0]);
     CHECK(logged.back()["target"] == a.behavior.floods.back().target.to_string());
+    check_schema(a.net, a.behavior);
 }
 
 TEST_CASE("commands past kMaxCommands: a thousand kept, a sample listed, the rest counted") {
@@ -209,6 +222,7 @@ TEST_CASE("commands past kMaxCommands: a thousand kept, a sample listed, the res
     CHECK(j["commands"].size() + j["commands_omitted"].get<std::size_t>() == detect::kMaxCommands);
     CHECK(j["commands"][0]["text"] == ".sysinfo 0");
     CHECK(j["findings_dropped"] == kSent - detect::kMaxCommands);
+    check_schema(a.net, a.behavior);
 }
 
 TEST_CASE("an IRC C&C session after the IRC result is full is still listed") {

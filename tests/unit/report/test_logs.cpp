@@ -17,6 +17,7 @@
 #include "report/jsonl_logs.h"
 #include "report/network_json.h"
 #include "support/pcapgen.h"
+#include "support/report_check.h"
 #include "support/temp_dir.h"
 
 namespace test_logs {
@@ -109,8 +110,10 @@ const Run& run() {
             e.process(f.ts, f.data, f.wire_len);
         detect::BehaviorResult behavior;
         NetworkResult net = e.finish(&behavior);
+        set_file_facts(net.capture);
         REQUIRE(logs->commit().empty());
         r->report = botscope::report::pcap_report("x.pcap", net, behavior, logs.get());
+        r->dir.write("report.json", botscope::report::dump(r->report));
         return r;
     }();
     return *made;
@@ -181,6 +184,12 @@ TEST_CASE("the report stays small and names every log with its count of records"
         CHECK(read_lines(p).size() == l["records"].get<std::uint64_t>());
         CHECK_FALSE(fs::exists(p.string() + ".part"));
     }
+}
+
+TEST_CASE("the report and its logs, past the in-memory caps, match their schemas") {
+    const Run& r = run();
+    const std::string problems = schema_problems(r.dir.path);
+    CHECK_MESSAGE(problems.empty(), problems);
 }
 
 }  // namespace test_logs

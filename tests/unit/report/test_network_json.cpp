@@ -11,6 +11,7 @@
 #include "report/network_json.h"
 #include "report/summary.h"
 #include "support/bot_traffic.h"
+#include "support/report_check.h"
 
 namespace test_network_json {
 
@@ -28,6 +29,7 @@ std::string bot_session_report() {
         e.process(f.ts, f.data, f.wire_len);
     analysis::detect::BehaviorResult behavior;
     auto net = e.finish(&behavior);
+    set_file_facts(net.capture);
     return report::dump(report::pcap_report("x.pcap", net, behavior));
 }
 
@@ -51,6 +53,31 @@ TEST_CASE("a pcap report has the schema, its kind and every network section") {
         CAPTURE(key);
         CHECK(j["network"].contains(key));
     }
+}
+
+TEST_CASE("a pcap report matches reports/report.schema.json; a renamed key does not") {
+    const std::string text = bot_session_report();
+    std::string problems = report_schema_problems(text);
+    CHECK_MESSAGE(problems.empty(), problems);
+
+    // The check has teeth: a key renamed deep in a record, or a stable code changed, is named
+    // by its path.
+    auto j = report::Json::parse(text);
+    REQUIRE_FALSE(j["network"]["flows"]["list"].empty());
+    auto& flow = j["network"]["flows"]["list"][0];
+    flow["protocol"] = flow["proto"];
+    flow.erase("proto");
+    REQUIRE_FALSE(j["behavior"]["floods"].empty());
+    j["behavior"]["floods"][0]["kind"] = "smurf";
+    problems = report_schema_problems(report::dump(j));
+    CHECK_MESSAGE(problems.find("$.network.flows.list[0]: missing 'proto'") != std::string::npos,
+                  problems);
+    CHECK_MESSAGE(
+        problems.find("$.network.flows.list[0]: unexpected key 'protocol'") != std::string::npos,
+        problems);
+    CHECK_MESSAGE(
+        problems.find("$.behavior.floods[0].kind: 'smurf' is not one of") != std::string::npos,
+        problems);
 }
 
 TEST_CASE("the summary names the C&C server, nick, channel, commands and downloads") {

@@ -19,6 +19,7 @@
 #include "report/jsonl_logs.h"
 #include "report/network_json.h"
 #include "support/pcapgen.h"
+#include "support/report_check.h"
 #include "support/temp_dir.h"
 
 namespace test_report_bound {
@@ -181,11 +182,13 @@ const Run& run() {
         for (const auto& f : w.frames())
             e.process(f.ts, f.data, f.wire_len);
         NetworkResult net = e.finish(&r->behavior);
+        set_file_facts(net.capture);
         logs->data_streams(net.data_streams);
         logs->behavior(r->behavior);
         REQUIRE(logs->commit().empty());
         r->report = botscope::report::pcap_report("x.pcap", net, r->behavior, logs.get());
         r->text = botscope::report::dump(r->report);
+        r->dir.write("report.json", r->text);
         return r;
     }();
     return *made;
@@ -244,6 +247,14 @@ TEST_CASE("report.json stays under 1 MB, each list within its budget, on the lar
     CHECK(net["tftp"]["omitted"].get<std::uint64_t>() > 0);
     // The shell session's commands are cut inside the one record listed.
     CHECK(net["shell"]["sessions"][0]["commands_omitted"].get<std::uint64_t>() > 0);
+}
+
+TEST_CASE("the report with every list cut, and its logs, match their schemas") {
+    // The cut lists carry NAME_omitted beside them, at every depth: the schema must allow those
+    // and nothing else.
+    const Run& r = run();
+    const std::string problems = schema_problems(r.dir.path);
+    CHECK_MESSAGE(problems.empty(), problems);
 }
 
 TEST_CASE("behavior.jsonl holds every finding whole, at the index the report uses") {

@@ -27,6 +27,7 @@
 #include "machinery/quarantine.h"
 #include "protocol/protocol.h"
 #include "support/bot_traffic.h"
+#include "support/report_check.h"
 #include "tasks/analysis_child.h"
 #include "tasks/machine_lock.h"
 #include "tasks/task_runner.h"
@@ -39,6 +40,7 @@ namespace botscope::tasks::test_pipeline {
 namespace {
 
 namespace fs = std::filesystem;
+using botscope::testing::check_reports_before_removal;
 using botscope::testing::ep;
 using botscope::testing::kSecond;
 using botscope::testing::PcapStreamWriter;
@@ -147,6 +149,8 @@ struct Pipeline {
         backends.analyzer = bin;
     }
     ~Pipeline() {
+        // Every task's folder, failed ones included, holds a report (and logs) to check.
+        check_reports_before_removal(dir);
         std::error_code ec;
         fs::remove_all(dir, ec);
     }
@@ -669,6 +673,7 @@ TEST_CASE("analysis child: a capture that grows the analysis past its memory lim
     CHECK(whole.network["capture"]["packets"] == kSyns);
     CHECK(whole.behavior["floods"].size() == 1);
     CHECK(whole.logs[0]["records"].get<std::uint64_t>() > kSyns - 1'000);
+    check_reports_before_removal(dir);
     std::error_code ec;
     fs::remove_all(dir, ec);
 }
