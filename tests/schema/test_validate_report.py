@@ -90,6 +90,7 @@ class ValidateReport(unittest.TestCase):
                "signatures": {"status": "ok", "scans": [
                    {"kind": "sample", "file": "sample", "status": "ok", "matches": []}],
                    "rules": {"rules": 3, "rule_files": 3, "warnings": []}},
+               "verdict": r["verdict"], "traits": r["traits"],
                "logs": r["logs"]}
         return out
 

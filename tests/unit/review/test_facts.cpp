@@ -120,6 +120,7 @@ TEST_CASE("reading a report: its folder or file, bounded, refused with a reason 
     CHECK(read_report(fixture_path("rbot-a.json"), 100).error().code == "too_large");
     CHECK(read_report("/dev/null").error().code == "unreadable");
     botscope::testing::TempDir dir("review-read");
+    dir.hand_written_reports = true;
     put_task(dir.path, "1", "sdbot.json");
     CHECK(read_report(dir.path / "tasks" / "1"));
 }

@@ -34,6 +34,7 @@ void touch(const fs::path& file, int seconds) {
 
 TEST_CASE("no tasks folder: an empty index, nothing written") {
     botscope::testing::TempDir dir("review-index");
+    dir.hand_written_reports = true;
     auto index = load_index(dir.path);
     REQUIRE(index);
     CHECK(index->tasks.empty());
@@ -42,6 +43,7 @@ TEST_CASE("no tasks folder: an empty index, nothing written") {
 
 TEST_CASE("built from the folders, a malformed report left out with a warning naming it") {
     botscope::testing::TempDir dir("review-index");
+    dir.hand_written_reports = true;
     make_store(dir.path);
     fs::create_directories(dir.path / "tasks" / "5");  // still running: no report yet
     fs::create_directories(dir.path / "tasks" / "notes");
@@ -64,6 +66,7 @@ TEST_CASE("built from the folders, a malformed report left out with a warning na
 
 TEST_CASE("a task added without the index, or a report rewritten, is read again") {
     botscope::testing::TempDir dir("review-index");
+    dir.hand_written_reports = true;
     put_task(dir.path, "1", "rbot-a.json");
     REQUIRE(load_index(dir.path));
     put_task(dir.path, "7", "sdbot.json");
@@ -88,6 +91,7 @@ TEST_CASE("a task added without the index, or a report rewritten, is read again"
 
 TEST_CASE("update_index remakes the task's line whatever the times say") {
     botscope::testing::TempDir dir("review-index");
+    dir.hand_written_reports = true;
     put_task(dir.path, "1", "rbot-a.json");
     REQUIRE(load_index(dir.path));
     put_task(dir.path, "1", "sdbot.json");
@@ -101,6 +105,7 @@ TEST_CASE("update_index remakes the task's line whatever the times say") {
 
 TEST_CASE("a damaged index is rebuilt from the folders, with a warning") {
     botscope::testing::TempDir dir("review-index");
+    dir.hand_written_reports = true;
     put_task(dir.path, "1", "rbot-a.json");
     put_task(dir.path, "2", "sdbot.json");
     REQUIRE(load_index(dir.path));
@@ -122,6 +127,7 @@ TEST_CASE("a read-only store is read, and says its index was not saved") {
     if (::geteuid() == 0)
         return;  // root writes anyway
     botscope::testing::TempDir dir("review-index");
+    dir.hand_written_reports = true;
     put_task(dir.path, "1", "rbot-a.json");
     fs::permissions(dir.path / "tasks", fs::perms::owner_read | fs::perms::owner_exec);
     auto index = load_index(dir.path);
