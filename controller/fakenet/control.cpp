@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/fd.h"
+
 namespace botscope::fakenet {
 
 namespace {
@@ -19,13 +21,7 @@ int remaining_ms(Clock::time_point end) {
     return left < 0 ? 0 : static_cast<int>(left);
 }
 
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0)
-            ::close(fd);
-    }
-};
+using util::Fd;
 
 }  // namespace
 

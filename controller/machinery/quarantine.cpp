@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/fd.h"
 #include "util/text.h"
 
 namespace botscope::machinery {
@@ -24,16 +25,7 @@ using util::Result;
 // Largest count stored; keeps the number well inside int when a machine fails forever.
 constexpr int kMaxCount = 1'000'000;
 
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd >= 0)
-            ::close(fd);
-    }
-};
+using util::Fd;
 
 std::string errno_text(int err) {
     return std::strerror(err);

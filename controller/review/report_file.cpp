@@ -7,19 +7,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/fd.h"
+
 namespace botscope::review {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0)
-            ::close(fd);
-    }
-};
+using util::Fd;
 
 }  // namespace
 

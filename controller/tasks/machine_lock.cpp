@@ -11,27 +11,15 @@
 #include <cstring>
 #include <system_error>
 
+#include "util/fd.h"
+
 namespace botscope::tasks {
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd >= 0)
-            ::close(fd);
-    }
-    int release() {
-        int f = fd;
-        fd = -1;
-        return f;
-    }
-};
+using util::Fd;
 
 std::string mode_text(mode_t mode) {
     char buf[8];
