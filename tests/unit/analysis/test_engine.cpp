@@ -323,3 +323,100 @@ TEST_CASE("IRC taken mid-session: the server's relayed lines are recognised, com
 }
 
 }  // namespace test_engine
+
+namespace test_engine {
+
+namespace {
+
+/// What an inspector is handed, copied out.
+struct Recorder final : StreamInspector {
+    struct Stream {
+        FlowId flow;
+        Direction dir;
+        std::string service;
+        std::string data;
+        bool truncated;
+        bool gap;
+    };
+    void inspect(const InspectedStream& s) override {
+        streams.push_back({s.flow->id, s.dir, std::string(s.service),
+                           std::string(s.data.begin(), s.data.end()), s.truncated, s.gap});
+    }
+    std::vector<Stream> streams;
+};
+
+std::vector<Recorder::Stream> inspected(CaptureWriter& w, StreamCapture limits) {
+    Recorder rec;
+    Engine engine(kLinkEthernet);
+    engine.inspect_streams(&rec, limits);
+    for (const auto& f : w.frames())
+        engine.process(f.ts, f.data, static_cast<std::uint32_t>(f.data.size()));
+    (void)engine.finish();
+    return rec.streams;
+}
+
+}  // namespace
+
+TEST_CASE("stream inspection: each direction as reassembled, cut at a gap and at both limits") {
+    CaptureWriter w;
+    TcpConversation a(w, ep("10.66.0.10", 1100), ep("10.66.0.1", 6667), kT0);
+    a.handshake();
+    a.send(Direction::kOrig, "NICK x\r\nUSER x 0 0 :x\r\n");
+    a.send_segments(Direction::kResp, ":s 001 x :welcome to the network\r\n", 3);
+    a.close();
+    TcpConversation b(w, ep("10.66.0.10", 1101), ep("10.66.0.1", 4444), kT0 + kSecond);
+    b.handshake();
+    b.send(Direction::kOrig, "before-");
+    b.skip(Direction::kOrig, 100);  // never captured: the peer's ACK makes it a gap
+    b.send(Direction::kResp, "ack");
+    b.send(Direction::kOrig, "after");
+    b.close();
+
+    auto all = inspected(w, {});
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].service == "irc");
+    CHECK(all[0].data == "NICK x\r\nUSER x 0 0 :x\r\n");
+    CHECK(all[1].data == ":s 001 x :welcome to the network\r\n");  // 3-byte segments, whole
+    CHECK_FALSE(all[1].truncated);
+    CHECK(all[2].service.empty());  // no protocol: inspected all the same
+    CHECK(all[2].dir == Direction::kOrig);
+    CHECK(all[2].data == "before-");  // what follows the gap is never joined to it
+    CHECK(all[2].truncated);
+    CHECK(all[2].gap);
+
+    // 8 bytes a direction, 20 across the live connections: the first connection's two
+    // directions take 16; the second, alive at the same time, gets what is left.
+    CaptureWriter both;
+    TcpConversation c(both, ep("10.66.0.10", 1200), ep("10.66.0.1", 6667), kT0);
+    TcpConversation d(both, ep("10.66.0.10", 1201), ep("10.66.0.1", 6668), kT0);
+    c.handshake();
+    d.handshake();
+    c.send(Direction::kOrig, "0123456789abcdef");
+    c.send(Direction::kResp, "0123456789abcdef");
+    d.send(Direction::kOrig, "0123456789abcdef");
+    c.close();
+    d.close();
+    auto cut = inspected(both, {.per_direction = 8, .total = 20});
+    REQUIRE(cut.size() == 3);
+    CHECK(cut[0].data == "01234567");
+    CHECK(cut[0].truncated);
+    CHECK_FALSE(cut[0].gap);
+    CHECK(cut[1].data == "01234567");
+    const auto& late = cut[2];
+    CHECK(late.data == "0123");
+    CHECK(late.truncated);
+    // The budget is given back as connections end (5 s after their close): later ones are
+    // kept whole again.
+    CaptureWriter later;
+    for (int i = 0; i < 5; ++i) {
+        TcpConversation e(later, ep("10.66.0.10", static_cast<std::uint16_t>(1300 + i)),
+                          ep("10.66.0.1", 6667), kT0 + i * 10 * kSecond);
+        e.handshake();
+        e.send(Direction::kOrig, "01234567");
+        e.close();
+    }
+    for (const auto& s : inspected(later, {.per_direction = 8, .total = 10}))
+        CHECK(s.data == "01234567");
+}
+
+}  // namespace test_engine
