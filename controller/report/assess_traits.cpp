@@ -228,11 +228,12 @@ Json spam_traits(const Json& behavior) {
     const Json& runs = list(get(behavior, "spam_runs"));
     if (runs.empty())
         return nullptr;
-    std::uint64_t mx = 0, servers = 0, messages = 0;
+    std::uint64_t mx = 0, servers = 0, after_mx = 0, messages = 0;
     Json subjects = Json::array(), senders = Json::array();
     for (const auto& r : runs) {
         mx += count(get(r, "mx_lookups"));
         servers += count(get(r, "servers"));
+        after_mx += count(get(r, "servers_after_mx"));
         messages += count(get(r, "messages"));
         for (const auto& s : list(get(r, "subjects")))
             add_unique(subjects, get(s, "value"));
@@ -241,6 +242,7 @@ Json spam_traits(const Json& behavior) {
     }
     return {{"mx_lookups", mx},
             {"servers", servers},
+            {"servers_after_mx", after_mx},
             {"messages", messages},
             {"subjects", std::move(subjects)},
             {"senders", std::move(senders)}};

@@ -137,6 +137,7 @@ TEST_CASE("floods, scans and spam are named by kind and port, and classify the s
     CHECK(a["traits"]["scans"][0]["targets"] == 40);
     CHECK(a["traits"]["floods"][0]["kind"] == "udp");
     CHECK(a["traits"]["spam"]["messages"] == 12);
+    CHECK(a["traits"]["spam"]["servers_after_mx"] == 0);
     CHECK(a["traits"]["spam"]["subjects"] == Json{"hello"});
 }
 
