@@ -261,6 +261,9 @@ std::variant<Json, int> load(const Args& a, const std::string& what, fs::path* p
 }
 
 std::string verdict_text(const review::Facts& f) {
+    // A task that failed before its sample ran has no evidence: "clean" would be a claim.
+    if (f.status == "failed")
+        return "failed" + (f.level.empty() || f.level == "clean" ? std::string() : " " + f.level);
     if (f.level.empty())
         return "-";
     return f.level + (f.score ? " " + std::to_string(*f.score) : "") +

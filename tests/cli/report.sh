@@ -76,6 +76,12 @@ list)
     [ "$(awk 'NR > 1 {print $1}' out.txt | tr '\n' ' ')" = "2 3 " ] || fail "--since"
     run report list --data-dir data --since 2026-11-05T08:00:30+00:00 --verdict 1
     [ "$(wc -l <out.txt)" -eq 1 ] || fail "--since with --verdict"
+    # A failed task is listed as failed, not with the clean verdict of a run that never was.
+    mkdir -p data/tasks/6
+    sed 's/"status": "completed"/"status": "failed"/' "$fixtures/sdbot.json" >data/tasks/6/report.json
+    run report list $cfg
+    grep -q '^6  .* failed  ' out.txt || fail "failed row: $(cat out.txt)"
+    rm -r data/tasks/6
     # No escape from a report reaches the terminal.
     ! grep -q "$esc" out.txt err.txt || fail "raw escape"
     ;;
