@@ -137,13 +137,21 @@ namespace {
 
 // --- the traits ----------------------------------------------------------------------------
 
-/// Names the sample resolved to `ip`.
-Json names_for(const Json& report, const std::string& ip) {
+/// The name the sample resolved to `ip` last before `start`, when it connected there. In the
+/// sandbox fakenet answers every name with its own address, so "every name resolved to ip"
+/// would make the spam run's mail exchanges and the download host C&C names too.
+Json name_for(const Json& report, const std::string& ip, double start) {
+    std::string name;
+    for (const auto& t : list(get(get(report, "network", "dns"), "transactions"))) {
+        if (number(get(t, "ts")) > start)
+            break;
+        for (const auto& a : list(get(t, "answers")))
+            if (text(get(a, "type")) == "A" && text(get(a, "rdata")) == ip)
+                name = text(get(t, "query"));
+    }
     Json names = Json::array();
-    for (const auto& n : list(get(get(report, "network", "dns"), "names")))
-        for (const auto& a : list(get(n, "addresses")))
-            if (text(a) == ip)
-                add_unique(names, text(get(n, "name")));
+    if (!name.empty())
+        names.push_back(name);
     return names;
 }
 
@@ -156,15 +164,18 @@ Json cnc_traits(const Json& report) {
         add_unique(out, {{"protocol", "irc"},
                          {"ip", ip},
                          {"port", port},
-                         {"names", names_for(report, ip)},
+                         {"names", name_for(report, ip, number(get(c, "start")))},
                          {"nonstandard_port", !standard_irc_port(port)}});
     }
     for (const auto& h : list(get(behavior, "cnc", "http_beacons"))) {
         std::string ip = text(get(h, "server", "ip"));
         std::uint64_t port = count(get(h, "server", "port"));
-        Json names = names_for(report, ip);
+        // The Host header names the server the bot meant, whatever it resolved.
+        Json names = Json::array();
         if (std::string host = text(get(h, "host")); !host.empty() && host != ip)
-            add_unique(names, host);
+            names.push_back(host);
+        else
+            names = name_for(report, ip, number(get(h, "start")));
         add_unique(out, {{"protocol", "http"},
                          {"ip", ip},
                          {"port", port},

@@ -52,14 +52,22 @@ void add_hash(Facts& f, const std::string& role, const std::string& name, std::s
     f.hashes.push_back({role, name, sha256, is_hex(md5, 32) ? md5 : ""});
 }
 
-/// The names the sample looked up that were answered with `ip`, in order.
-std::vector<std::string> names_for(const Json& dns, const std::string& ip) {
-    std::vector<std::string> names;
-    for (const auto& t : list(dns, "transactions"))
+/// The name the sample resolved to `ip` last before `start`, when it connected there: in the
+/// sandbox every name resolves to fakenet's address (report/assess_traits.cpp does the same
+/// for the traits). A report that does not say when (start < 0) gets the first such name: a
+/// bot looks its C&C up before anything else.
+std::vector<std::string> names_for(const Json& dns, const std::string& ip, double start) {
+    std::string name;
+    for (const auto& t : list(dns, "transactions")) {
+        if (start >= 0 && json::real(t, "ts") > start)
+            break;
         for (const auto& a : list(t, "answers"))
             if ((str(a, "type") == "A" || str(a, "type") == "AAAA") && str(a, "rdata") == ip)
-                add(names, lower(str(t, "query", kMaxText)));
-    return names;
+                name = lower(str(t, "query", kMaxText));
+        if (start < 0 && !name.empty())
+            break;
+    }
+    return name.empty() ? std::vector<std::string>{} : std::vector<std::string>{name};
 }
 
 void add_cnc(Facts& f, const std::string& protocol, const Json& server,
@@ -161,9 +169,11 @@ void cnc_part(Facts& f, const Json& r) {
         const Json& dns = at(at(r, "network"), "dns");
         const Json& cnc = at(at(r, "behavior"), "cnc");
         for (const auto& s : list(cnc, "irc"))
-            add_cnc(f, "irc", at(s, "server"), names_for(dns, str(at(s, "server"), "ip", 64)));
+            add_cnc(f, "irc", at(s, "server"),
+                    names_for(dns, str(at(s, "server"), "ip", 64), json::real(s, "start", -1)));
         for (const auto& b : list(cnc, "http_beacons"))
-            add_cnc(f, "http", at(b, "server"), names_for(dns, str(at(b, "server"), "ip", 64)));
+            add_cnc(f, "http", at(b, "server"),
+                    names_for(dns, str(at(b, "server"), "ip", 64), json::real(b, "start", -1)));
     }
     // In the sandbox every name resolves to fakenet: an address from DNS is fakenet's.
     for (auto& c : f.cnc)

@@ -230,7 +230,9 @@ TEST_CASE("a mass mailer is told from a spam relay by the program its mail carri
 }
 
 TEST_CASE("traits: names resolved to the C&C, channels with keys, hashes of what was fetched") {
-    Json r = report_with({{"cnc", {{"irc", {irc_cnc(6667, 1)}}}},
+    Json cnc = irc_cnc(6667, 1);
+    cnc["start"] = 100.0;
+    Json r = report_with({{"cnc", {{"irc", {cnc}}}},
                           {"downloads",
                            {{{"protocol", "http"},
                              {"url", "http://10.66.0.1/u.exe"},
@@ -242,7 +244,22 @@ TEST_CASE("traits: names resolved to the C&C, channels with keys, hashes of what
         {"dns",
          {{"names",
            {{{"name", "irc.evil.example"}, {"addresses", {"10.66.0.1"}}},
-            {{"name", "other.example"}, {"addresses", {"10.66.0.2"}}}}}}},
+            {{"name", "other.example"}, {"addresses", {"10.66.0.2"}}}}},
+          // A sinkhole answers every name with its own address: the C&C's name is the one
+          // resolved last before the connection, not the mail exchange looked up after it.
+          {"transactions",
+           {{{"ts", 10.0},
+             {"query", "old.example"},
+             {"answers", {{{"type", "A"}, {"rdata", "10.66.0.1"}}}}},
+            {{"ts", 50.0},
+             {"query", "irc.evil.example"},
+             {"answers", {{{"type", "A"}, {"rdata", "10.66.0.1"}}}}},
+            {{"ts", 60.0},
+             {"query", "other.example"},
+             {"answers", {{{"type", "A"}, {"rdata", "10.66.0.2"}}}}},
+            {{"ts", 150.0},
+             {"query", "mx.mail.example"},
+             {"answers", {{{"type", "A"}, {"rdata", "10.66.0.1"}}}}}}}}},
         {"irc",
          {{"sessions",
            {{{"nick", "[JPN|XP|SP2]-12345"},

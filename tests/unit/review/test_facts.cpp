@@ -34,6 +34,22 @@ TEST_CASE("a report with verdict and traits: family, C&C by name, nick pattern, 
     CHECK(f.urls == std::vector<std::string>{"http://10.66.0.1/up.exe"});
 }
 
+TEST_CASE("without traits, the C&C's name is the one resolved last before its connection") {
+    // fakenet answers every name with its own address: only the time tells the C&C's name
+    // from the mail exchange looked up later, or a name resolved long before.
+    Json r = fixture("rbot-b.json");
+    r["behavior"]["cnc"]["irc"][0]["start"] = 1793867000.5;
+    r["network"]["dns"]["transactions"].insert(
+        r["network"]["dns"]["transactions"].begin(),
+        Json{{"ts", 1793866000.0},
+             {"query", "old.example"},
+             {"answers", {{{"type", "A"}, {"rdata", "10.66.0.1"}}}}});
+    r["network"]["dns"]["transactions"][2]["answers"] = {{{"type", "A"}, {"rdata", "10.66.0.1"}}};
+    Facts f = extract_facts(r);
+    REQUIRE(f.cnc.size() == 1);
+    CHECK(f.cnc[0].names == std::vector<std::string>{"irc.rbot.example"});
+}
+
 TEST_CASE("a report without traits: the same C&C from the behaviour and the DNS answers") {
     Facts f = extract_facts(fixture("rbot-b.json"));
     CHECK(!f.score);
