@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -85,6 +86,7 @@ ChildRun run_child(const std::vector<std::string>& argv_in, const ChildLimits& l
         ::close(out[1]);
         return run;
     }
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         run.start_error = "cannot start " + limits.what + ": fork: " + std::strerror(errno);
@@ -94,6 +96,10 @@ ChildRun run_child(const std::vector<std::string>& argv_in, const ChildLimits& l
     }
     if (pid == 0) {
         // Async-signal-safe calls only: the controller has threads.
+        // A controller killed outright takes its children along: the next one analyses the
+        // task again, and two analyses must not write one folder.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)
+            ::_exit(126);
         int null = ::open("/dev/null", O_RDONLY);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0)
             ::_exit(126);

@@ -23,6 +23,11 @@ namespace {
 constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
 constexpr const char* kMainSection = "botscope";
 constexpr const char* kFakenetSection = "fakenet";
+constexpr const char* kStoreSection = "store";
+
+bool reserved_section(const QString& g) {
+    return g == kMainSection || g == kFakenetSection || g == kStoreSection;
+}
 
 util::Error config_error(const fs::path& file, const std::string& what) {
     return {"config", file.string() + ": " + what};
@@ -82,6 +87,39 @@ std::optional<std::uint16_t> parse_port(const std::string& v) {
     if (!n)
         return std::nullopt;
     return static_cast<std::uint16_t>(*n);
+}
+
+/// [store]
+util::Result<util::Done> read_store(QSettings& s, const fs::path& path, StoreConfig& st) {
+    s.beginGroup(kStoreSection);
+    for (const QString& qk : s.childKeys()) {
+        std::string k = qk.toStdString(), v = text_value(s, qk);
+        bool ok = true;
+        if (k == "driver")
+            ok = (st.driver = v) == "sqlite" || v == "postgres";
+        else if (k == "path")
+            ok = !(st.path = v).empty();
+        else if (k == "host")
+            ok = !(st.host = v).empty();
+        else if (k == "port")
+            ok = parse_port(v).has_value() && ((st.port = *parse_port(v)), true);
+        else if (k == "database")
+            ok = !(st.database = v).empty();
+        else if (k == "user")
+            ok = !(st.user = v).empty();
+        else if (k == "password_file")
+            ok = !(st.password_file = v).empty();
+        else
+            return config_error(path, "unknown key '" + k + "' in [store]");
+        if (!ok)
+            return config_error(path, "bad value '" + v + "' for " + k + " in [store]");
+    }
+    s.endGroup();
+    if (st.driver == "postgres" && st.host.empty())
+        return config_error(path,
+                            "[store] driver = postgres needs host (a name or a socket's "
+                            "directory)");
+    return util::Done{};
 }
 
 /// [fakenet]: every key checked like the others.
@@ -314,7 +352,10 @@ util::Result<Config> read_config_file(const fs::path& path) {
                 ok = !c.rules_dirs.empty();
             } else if (k == "scan_timeout")
                 ok = seconds(c.scan_timeout, 3'600);
-            else if (k == "destroy_after")
+            else if (k == "max_attempts") {
+                auto n = parse_int(v, 1, 10);
+                ok = n.has_value() && ((c.max_attempts = static_cast<int>(*n)), true);
+            } else if (k == "destroy_after")
                 ok = (v == "true" || v == "false") && ((c.destroy_after = v == "true"), true);
             else if (k == "machines") {
                 listed = true;
@@ -332,9 +373,13 @@ util::Result<Config> read_config_file(const fs::path& path) {
         if (auto r = read_fakenet(s, path, c.fakenet); !r)
             return r.error();
     }
+    if (groups.contains(kStoreSection)) {
+        if (auto r = read_store(s, path, c.store); !r)
+            return r.error();
+    }
     if (!listed)
         for (const QString& g : groups)
-            if (g != kMainSection && g != kFakenetSection)
+            if (!reserved_section(g))
                 order.push_back(g.toStdString());
 
     std::set<std::string> seen;
@@ -382,7 +427,7 @@ util::Result<Config> read_config_file(const fs::path& path) {
         c.machines.push_back(std::move(m));
     }
     for (const QString& g : groups)
-        if (g != kMainSection && g != kFakenetSection && !seen.count(g.toStdString()))
+        if (!reserved_section(g) && !seen.count(g.toStdString()))
             return config_error(path, "section [" + g.toStdString() +
                                           "] is not in machines = (list it, or remove it)");
     if (c.machines.empty() && listed)

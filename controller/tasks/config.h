@@ -55,6 +55,18 @@ struct FakenetConfig {
     std::size_t mail_keep = 20;                      ///< messages stored per task as .eml
 };
 
+/// [store]: the task queue (tasks/task_store.h).
+struct StoreConfig {
+    std::string driver = "sqlite";  ///< sqlite (one host) or postgres (several hosts)
+    std::filesystem::path path;     ///< sqlite: the database file; empty: <data_dir>/tasks.db
+    std::string host;               ///< postgres: a host name, or a unix socket's directory
+    std::uint16_t port = 5432;
+    std::string database = "botscope";
+    std::string user;  ///< empty: the libpq default (this user's name)
+    /// A file holding the password (read when connecting, never stored in the INI file).
+    std::filesystem::path password_file;
+};
+
 struct Config {
     std::filesystem::path source;  ///< the file read; empty = built-in defaults
     std::filesystem::path data_dir = "/var/lib/botscope";
@@ -83,6 +95,10 @@ struct Config {
     std::vector<std::filesystem::path> rule_trees() const;
     std::vector<Machine> machines;
     FakenetConfig fakenet;
+    StoreConfig store;
+    /// Runs of one task on a VM before it fails: an interrupted run (the controller died) or a
+    /// machine that failed before the sample ran is retried until then.
+    int max_attempts = 2;
 
     const Machine* machine(const std::string& name) const;
 };

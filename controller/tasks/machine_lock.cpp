@@ -131,8 +131,13 @@ MachineLock& MachineLock::operator=(MachineLock&& o) noexcept {
 }
 
 MachineLock::~MachineLock() {
+    release();
+}
+
+void MachineLock::release() {
     if (fd_ >= 0)
         ::close(fd_);
+    fd_ = -1;
 }
 
 }  // namespace botscope::tasks

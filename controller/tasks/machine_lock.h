@@ -33,6 +33,8 @@ public:
     MachineLock(const MachineLock&) = delete;
     MachineLock& operator=(const MachineLock&) = delete;
     ~MachineLock();
+    /// Lets the machine go before the end of the scope.
+    void release();
 
 private:
     explicit MachineLock(int fd) : fd_(fd) {}

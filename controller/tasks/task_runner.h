@@ -10,6 +10,7 @@
 // power the guest off, kill or replace the agent, and a batch of such samples must not empty
 // the pool. A failure of the host (libvirtd not running, the secret unreadable) never counts.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -82,15 +83,79 @@ struct TaskOutcome {
 /// the run the seconds elapsed out of the run time.
 using StageFn = std::function<void(std::string_view stage, double elapsed, double total)>;
 
+/// What a pipeline tells the world as it goes.
+struct TaskHooks {
+    StageFn progress;
+    /// Called before each stage starts (the task store records it there): a stage is on record
+    /// before anything it does.
+    std::function<void(std::string_view stage)> record;
+    /// Set (by a second SIGINT/SIGTERM): the run stage ends now, the VM is powered off and the
+    /// task is queued again instead of failing.
+    const std::atomic<bool>* abort = nullptr;
+};
+
 /// The largest sample accepted: the agent protocol's largest body.
 inline constexpr std::uint64_t kMaxSampleBytes = 64ull << 20;
 
-/// Runs one task. An Error means no task was started (sample unreadable, operator script or DNS
-/// answers refused, no usable machine, data directory unwritable); codes: sample, operator,
-/// dns, no_machine, unknown_machine, data_dir.
+struct SampleFile {
+    std::string path;
+    std::vector<std::uint8_t> bytes;
+    std::string md5, sha256;
+};
+
+/// Reads a sample: a regular file (a FIFO or device fails at once, never hangs), not empty, at
+/// most kMaxSampleBytes. Code "sample".
+util::Result<SampleFile> read_sample_file(const std::filesystem::path& path);
+
+/// Runs one task now, on this thread: the sample is stored and queued (always a new task, as a
+/// user asking for one expects), claimed at once on a free machine and run to its report. An
+/// Error means no task was started (sample unreadable, operator script or DNS answers refused,
+/// no usable machine, data directory or task store unusable); codes: sample, operator, dns,
+/// signatures, no_machine, unknown_machine, data_dir, store.
 util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& request,
                                    const StageFn& progress = {},
                                    const Backends& backends = real_backends());
+
+// --- the two halves of a task, for the pool (tasks/pool.h) -----------------------------------
+
+struct TaskRecord;
+
+/// The checks a task's options get before any VM runs: the operator script, the DNS answers,
+/// the YARA rules. Codes: operator, dns, signatures.
+util::Result<util::Done> check_task_options(const Config& config, const SubmitRequest& request);
+
+/// How the VM half of a task ended; what it produced is in <dir>/vm.json (with dump.pcap and
+/// files/), which finish_task reads.
+struct MachineRun {
+    bool ok = false;
+    std::string failed_stage;
+    util::Error error;
+    bool quarantined = false;
+    bool sample_started = false;
+    /// The machine failed the task before the sample ran (not the host, not the sample): a
+    /// retry on another machine may succeed.
+    bool machine_fault = false;
+    bool aborted = false;  ///< TaskHooks::abort ended it
+};
+
+/// The VM half: fakenet, revert, capture, inject, run, collect, cleanup; the machine's health
+/// recorded. The caller holds the machine's lock and has made `dir`.
+MachineRun run_on_machine(const Config& config, const Machine& machine, const TaskRecord& task,
+                          const std::filesystem::path& dir, const TaskHooks& hooks,
+                          const Backends& backends = real_backends());
+
+/// The rest, from what run_on_machine left in `dir`: analyse, signatures, report (written
+/// atomically; a rerun after a crash writes it again, whole). Needs no VM.
+TaskOutcome finish_task(const Config& config, const TaskRecord& task,
+                        const std::filesystem::path& dir, const TaskHooks& hooks,
+                        const Backends& backends = real_backends());
+
+/// <data>/tasks/<id>, made empty: what an earlier attempt left there is set aside first.
+util::Result<std::filesystem::path> make_task_dir(const std::filesystem::path& data_dir,
+                                                  const std::string& id);
+/// Moves <data>/tasks/<id> (an interrupted attempt) to <data>/interrupted/<id>.<n>.
+util::Result<util::Done> set_aside_attempt(const std::filesystem::path& data_dir,
+                                           const std::string& id);
 
 /// The sample's name inside the guest: "sample" plus its extension when that is plain
 /// (letters and digits, at most 8), ".exe" on Windows when it has none. Never the user's file

@@ -20,8 +20,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "fake_agent.h"
 #include "machinery/quarantine.h"
@@ -30,7 +34,10 @@
 #include "support/report_check.h"
 #include "tasks/analysis_child.h"
 #include "tasks/machine_lock.h"
+#include "tasks/pool.h"
 #include "tasks/task_runner.h"
+#include "tasks/task_store.h"
+#include "util/hash.h"
 
 // Each case names only the fields it sets (designated initializers); the rest keep defaults.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -57,6 +64,7 @@ struct World {
     std::map<std::string, std::string> state;         ///< default "running"
     std::map<std::string, int> reverts, destroys, connects;
     std::string agent_socket;
+    std::map<std::string, std::string> sockets;  ///< a domain's own agent (the pool's tests)
 };
 
 class FakeMachinery final : public Machinery {
@@ -74,11 +82,12 @@ public:
         }
         return util::Done{};
     }
-    util::Result<machinery::LiveDevices> live_devices(const std::string&,
+    util::Result<machinery::LiveDevices> live_devices(const std::string& domain,
                                                       const std::string&) override {
         std::lock_guard lock(w_->mu);
         machinery::LiveDevices d;
-        d.agent_socket = w_->agent_socket;
+        auto own = w_->sockets.find(domain);
+        d.agent_socket = own != w_->sockets.end() ? own->second : w_->agent_socket;
         return d;
     }
     util::Result<machinery::DomainState> state(const std::string& domain) override {
@@ -676,6 +685,237 @@ TEST_CASE("analysis child: a capture that grows the analysis past its memory lim
     check_reports_before_removal(dir);
     std::error_code ec;
     fs::remove_all(dir, ec);
+}
+
+// --- the pool: the same pipeline, many tasks, two machines -------------------------------------
+
+namespace {
+
+/// An agent of its own for each machine, so that both run at once.
+std::vector<std::unique_ptr<FakeAgent>> agents_per_machine(Pipeline& p, Behaviour b = {}) {
+    std::vector<std::unique_ptr<FakeAgent>> out;
+    for (const auto& m : p.config.machines) {
+        std::string socket = (p.dir / ("agent-" + m.name + ".sock")).string();
+        p.world->sockets[m.domain] = socket;
+        out.push_back(std::make_unique<FakeAgent>(socket, p.secret, b));
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TaskStore open_store(const Config& config) {
+    auto s = TaskStore::open(config, "test");
+    REQUIRE_MESSAGE(s.ok(), s.error().text());
+    return std::move(s.value());
+}
+
+/// Queues `n` samples of distinct content; their task ids.
+std::vector<std::int64_t> queue_samples(Pipeline& p, TaskStore& store, int n) {
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < n; ++i) {
+        fs::path f = p.dir / ("sample-" + std::to_string(i) + ".bin");
+        std::ofstream(f) << "sample " << i << std::string(1000, 'x');
+        auto s = store_sample(p.config.data_dir, f);
+        REQUIRE_MESSAGE(s.ok(), s.error().text());
+        auto q = store.enqueue(s->sha256, f.string(), {}, 0, false);
+        REQUIRE_MESSAGE(q.ok(), q.error().text());
+        ids.push_back(q->id);
+    }
+    return ids;
+}
+
+/// Runs the pool until every task of `ids` is reported or failed (or 120 s passed).
+PoolResult run_until_done(Pipeline& p, TaskStore& store, const std::vector<std::int64_t>& ids,
+                          const std::atomic<int>* stop = nullptr) {
+    PoolOptions po;
+    po.backends = p.backends;
+    po.stop = stop;
+    po.own_pending = [&] { return ids; };
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    po.keep_going = [&] {
+        if (std::chrono::steady_clock::now() > give_up)
+            return false;
+        auto got = store.get_many(ids);
+        return !got || std::any_of(got->begin(), got->end(),
+                                   [](const TaskRecord& t) { return !final_state(t.state); });
+    };
+    auto r = run_pool(p.config, po);
+    REQUIRE_MESSAGE(r.ok(), r.error().text());
+    return r.value();
+}
+
+Json read_report(const Config& config, std::int64_t id) {
+    std::ifstream in(config.data_dir / "tasks" / std::to_string(id) / "report.json");
+    REQUIRE(in);
+    return Json::parse(in);
+}
+
+/// Runs `body` in a child process, as a controller that then dies without a word (kill -9).
+void as_dead_controller(const std::function<bool()>& body) {
+    pid_t child = ::fork();
+    if (child == 0)
+        ::_exit(body() ? 0 : 1);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("pool: two machines work through the queue, every task once, each its own sample") {
+    Pipeline p;
+    auto agents = agents_per_machine(p);
+    auto store = open_store(p.config);
+    auto ids = queue_samples(p, store, 6);
+    auto r = run_until_done(p, store, ids);
+    CHECK_FALSE(r.no_machine);
+    std::set<std::string> machines;
+    for (auto id : ids) {
+        auto t = store.get(id).value();
+        REQUIRE(t.has_value());
+        CHECK(t->state == TaskState::reported);
+        CHECK(t->attempts == 1);
+        Json rep = read_report(p.config, id);
+        CHECK(rep["task"]["status"] == "completed");
+        CHECK(rep["task"]["sample"]["sha256"] == t->sha256);
+        CHECK(rep["task"]["sample"]["path"] == t->sample_path);
+        // The scan saw the sample's own bytes.
+        CHECK(util::sha256_hex(read_file(p.config.data_dir / "tasks" / std::to_string(id) /
+                                         "sample")) == t->sha256);
+        machines.insert(rep["task"]["machine"]["name"].get<std::string>());
+    }
+    CHECK(machines == std::set<std::string>{"A", "B"});
+    std::lock_guard lock(p.world->mu);
+    CHECK(p.world->reverts[p.config.machines[0].domain] +
+              p.world->reverts[p.config.machines[1].domain] ==
+          6);
+}
+
+TEST_CASE(
+    "pool: a machine that fails before the sample runs: quarantined, the task retried on "
+    "the other") {
+    Pipeline p;
+    auto agents = agents_per_machine(p);
+    p.world->revert_error[p.config.machines[0].domain] = "no_snapshot";
+    auto store = open_store(p.config);
+    auto ids = queue_samples(p, store, 4);
+    auto r = run_until_done(p, store, ids);
+    CHECK_FALSE(r.no_machine);
+    int retried = 0;
+    for (auto id : ids) {
+        auto t = store.get(id).value();
+        CHECK(t->state == TaskState::reported);
+        Json rep = read_report(p.config, id);
+        CHECK(rep["task"]["machine"]["name"] == "B");
+        if (t->attempts == 2) {
+            ++retried;
+            CHECK(rep["task"]["attempts"] == 2);
+            // The failed attempt's folder was set aside, not mixed into the retry.
+            CHECK(
+                fs::is_directory(p.config.data_dir / "interrupted" / (std::to_string(id) + ".1")));
+        }
+    }
+    CHECK(retried == 2);  // A failed twice, then was quarantined
+    CHECK(p.health("A").quarantined);
+}
+
+TEST_CASE("pool: with every machine quarantined the waiting tasks fail with the reason") {
+    Pipeline p;
+    auto agents = agents_per_machine(p);
+    for (const auto& m : p.config.machines)
+        p.world->revert_error[m.domain] = "no_snapshot";
+    auto store = open_store(p.config);
+    auto ids = queue_samples(p, store, 6);
+    auto r = run_until_done(p, store, ids);
+    CHECK(r.no_machine);
+    CHECK(r.why.find("quarantined") != std::string::npos);
+    for (auto id : ids) {
+        auto t = store.get(id).value();
+        CHECK(t->state == TaskState::failed);
+        CHECK_FALSE(t->error.empty());
+    }
+}
+
+TEST_CASE("pool: a second stop aborts the run; the VM is powered off and the task queued again") {
+    Pipeline p;
+    auto agents = agents_per_machine(p);
+    p.config.timeout = std::chrono::seconds(60);
+    p.config.machines.resize(1);
+    auto store = open_store(p.config);
+    auto ids = queue_samples(p, store, 1);
+    std::atomic<int> stop{0};
+    std::thread signaller([&] {
+        auto s = TaskStore::open(p.config, "watcher");
+        for (int i = 0; i < 200; ++i) {
+            auto t = s->get(ids[0]);
+            if (t && t.value() && t.value()->stage == "run")
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        stop = 1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        stop = 2;
+    });
+    const auto start = std::chrono::steady_clock::now();
+    run_until_done(p, store, ids, &stop);
+    signaller.join();
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+    auto t = store.get(ids[0]).value();
+    CHECK(t->state == TaskState::pending);
+    CHECK(t->attempts == 0);  // a run the user stopped does not count
+    CHECK(p.world->destroys[p.config.machines[0].domain] == 1);
+    CHECK_FALSE(fs::exists(p.config.data_dir / "tasks" / std::to_string(ids[0])));
+    CHECK(fs::is_directory(p.config.data_dir / "interrupted" / (std::to_string(ids[0]) + ".1")));
+}
+
+TEST_CASE("recovery: a dead controller's run is queued again and its analysis done again") {
+    Pipeline p;
+    auto store = open_store(p.config);
+    auto ids = queue_samples(p, store, 2);
+    const Machine& a = p.config.machines[0];
+    // Task 1: the controller died during its run, leaving half a capture.
+    // Task 2: it died during the analysis; what the VM produced is on disk.
+    // (Forked before the agents' threads start: a child forked beside them could find the
+    // allocator's lock held.)
+    as_dead_controller([&] {
+        auto s = TaskStore::open(p.config, "dead");
+        std::string me = new_controller_id();
+        return s && s->register_controller(me) && s->claim(me, "A", ids[0]).ok() &&
+               s->claim(me, "A", ids[1]).ok() && s->to_analysing(ids[1], me).ok();
+    });
+    auto agents = agents_per_machine(p);
+    auto dir1 = make_task_dir(p.config.data_dir, std::to_string(ids[0]));
+    REQUIRE(dir1.ok());
+    std::ofstream(dir1.value() / "dump.pcap") << "half a capture";
+    auto t2 = store.get(ids[1]).value();
+    auto dir2 = make_task_dir(p.config.data_dir, std::to_string(ids[1]));
+    REQUIRE(dir2.ok());
+    MachineRun vm = run_on_machine(p.config, a, *t2, dir2.value(), {}, p.backends);
+    REQUIRE_MESSAGE(vm.ok, vm.error.text());
+    int reverts_before = p.world->reverts[a.domain];
+
+    run_until_done(p, store, ids);
+    auto r1 = store.get(ids[0]).value();
+    CHECK(r1->state == TaskState::reported);
+    CHECK(r1->attempts == 2);
+    CHECK(fs::exists(p.config.data_dir / "interrupted" / (std::to_string(ids[0]) + ".1") /
+                     "dump.pcap"));
+    auto r2 = store.get(ids[1]).value();
+    CHECK(r2->state == TaskState::reported);
+    CHECK(r2->attempts == 1);
+    Json rep2 = read_report(p.config, ids[1]);
+    CHECK(rep2["task"]["status"] == "completed");
+    CHECK(rep2["network"]["capture"]["packets"].is_number_unsigned());
+    // Task 2 was not run again; task 1 was, once; and the VM the dead controller left running
+    // was powered off.
+    std::lock_guard lock(p.world->mu);
+    CHECK(p.world->reverts[a.domain] + p.world->reverts[p.config.machines[1].domain] ==
+          reverts_before + 1);
 }
 
 }  // namespace botscope::tasks::test_pipeline
