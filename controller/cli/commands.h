@@ -22,5 +22,8 @@ int fakenet(int argc, char** argv);
 int operator_script(int argc, char** argv);
 int signatures(int argc, char** argv);
 int report_cmd(int argc, char** argv);
+int batch(int argc, char** argv);
+int serve(int argc, char** argv);
+int status(int argc, char** argv);
 
 }  // namespace botscope::cli

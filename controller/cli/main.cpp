@@ -15,6 +15,10 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  submit SAMPLE [--timeout S]          run a sample in an analysis VM, write its report\n"
+    "  submit SAMPLE --no-wait              queue a sample for `serve`\n"
+    "  batch DIR [--recursive]              analyse every file of DIR on the pool of VMs\n"
+    "  serve [--watch DIR]                  work through the queue; queue what lands in DIR\n"
+    "  status [--json]                      the queue, the machines and the controllers\n"
     "  vm list | check NAME | release NAME  the analysis machines and their quarantine\n"
     "  fakenet start | stop | status | ...  the fake internet on the analysis network\n"
     "  operator list | check | from-pcap    the IRC operator's scripts\n"
@@ -41,6 +45,12 @@ int main(int argc, char** argv) {
             return analyze_pcap(argc - 1, argv + 1);
         if (cmd == "submit")
             return submit(argc - 1, argv + 1);
+        if (cmd == "batch")
+            return batch(argc - 1, argv + 1);
+        if (cmd == "serve")
+            return serve(argc - 1, argv + 1);
+        if (cmd == "status")
+            return status(argc - 1, argv + 1);
         if (cmd == "vm")
             return vm(argc - 1, argv + 1);
         if (cmd == "fakenet")

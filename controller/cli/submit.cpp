@@ -11,6 +11,7 @@
 #include "report/network_json.h"
 #include "report/summary.h"
 #include "tasks/task_runner.h"
+#include "tasks/task_store.h"
 #include "util/terminal_text.h"
 
 namespace botscope::cli {
@@ -19,7 +20,7 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: botscope submit SAMPLE [--timeout S] [--machine NAME] [--operator NAME|FILE|none]\n"
-    "                       [--dns NAME=ADDR|NAME=nxdomain]... [--json] [--quiet]\n"
+    "                       [--dns NAME=ADDR|NAME=nxdomain]... [--no-wait] [--json] [--quiet]\n"
     "                       [--config FILE] [--data-dir DIR]\n"
     "\n"
     "Runs SAMPLE in an analysis VM: reverts the VM to its clean snapshot, captures its\n"
@@ -35,6 +36,8 @@ constexpr const char* kHelp =
     "                    or none (default: operator in [fakenet], `default`)\n"
     "  --dns NAME=ADDR   answer NAME with ADDR (a sandbox address) for this task; NAME=nxdomain\n"
     "                    plays a dead C&C; repeatable\n"
+    "  --no-wait         only queue the task (DATA/tasks.db) for `botscope serve` and print\n"
+    "                    its id\n"
     "  --json            print the report instead of the summary\n"
     "  --quiet           no progress display\n" CONFIG_OPTIONS_HELP
     "\n"
@@ -43,12 +46,47 @@ constexpr const char* kHelp =
     "            6 no machine can take the task (quarantined, busy or unknown),\n"
     "            7 fakenet is not running and could not be started\n";
 
+/// --no-wait: checked as a task would be, stored, queued; `serve` runs it.
+int queue_only(const tasks::Config& config, const tasks::SubmitRequest& request, bool json) {
+    auto fail = [](const util::Error& e) {
+        std::fprintf(stderr, "botscope submit: %s\n", util::terminal_safe_lines(e.message).c_str());
+        return e.code == "data_dir" || e.code == "store" ? kExitOutput : kExitInput;
+    };
+    if (request.machine && !config.machine(*request.machine))
+        return fail({"unknown_machine", "no machine named " + *request.machine + " in " +
+                                            tasks::describe_source(config)});
+    if (auto r = tasks::check_task_options(config, request); !r)
+        return fail(r.error());
+    auto stored = tasks::store_sample(config.data_dir, request.sample);
+    if (!stored)
+        return fail(stored.error());
+    auto store = tasks::TaskStore::open(config, "submit");
+    if (!store)
+        return fail(store.error());
+    tasks::TaskOptions options;
+    options.timeout = request.timeout;
+    options.machine = request.machine;
+    options.operator_script = request.operator_script;
+    options.dns = request.dns;
+    auto q = store->enqueue(stored->sha256, std::filesystem::absolute(request.sample).string(),
+                            options, 0, true);
+    if (!q)
+        return fail(q.error());
+    if (json)
+        std::printf("{\"id\":%lld,\"state\":\"pending\",\"sha256\":\"%s\"}\n",
+                    static_cast<long long>(q->id), stored->sha256.c_str());
+    else
+        std::printf("queued task %lld (%s); botscope serve runs it\n",
+                    static_cast<long long>(q->id), stored->sha256.c_str());
+    return kExitOk;
+}
+
 }  // namespace
 
 int submit(int argc, char** argv) {
     tasks::SubmitRequest request;
     tasks::ConfigSources sources;
-    bool json = false, quiet = false;
+    bool json = false, quiet = false, no_wait = false;
     std::optional<std::string> sample;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
@@ -58,6 +96,8 @@ int submit(int argc, char** argv) {
         }
         if (a == "--json") {
             json = true;
+        } else if (a == "--no-wait") {
+            no_wait = true;
         } else if (a == "--quiet") {
             quiet = true;
         } else if (int used = parse_config_option(argc, argv, i, sources); used != 0) {
@@ -108,6 +148,8 @@ int submit(int argc, char** argv) {
                      util::terminal_safe_lines(config.error().message).c_str());
         return kExitInput;
     }
+    if (no_wait)
+        return queue_only(config.value(), request, json);
     if (config->fakenet.enabled) {
         auto f = ensure_fakenet(config.value());
         if (!f) {
@@ -116,8 +158,9 @@ int submit(int argc, char** argv) {
             return kExitFakenet;
         }
         if (f->started && !quiet)
-            std::fprintf(stderr, "botscope submit: started fakenet (pid %lld; botscope fakenet "
-                                 "status)\n",
+            std::fprintf(stderr,
+                         "botscope submit: started fakenet (pid %lld; botscope fakenet "
+                         "status)\n",
                          static_cast<long long>(f->status.value("pid", 0)));
     }
     // "revert...", "inject...", "run 12/30 s" on one terminal line.
