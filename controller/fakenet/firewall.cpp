@@ -150,7 +150,22 @@ util::Result<FirewallCounters> firewall_counters(const std::string& bridge) {
     return c;
 }
 
+util::Result<std::size_t> release_guest_decoys(const FirewallSpec& spec) {
+    auto have = interface_addresses(spec.bridge);
+    if (!have)
+        return have.error();
+    std::vector<Ipv4> stale;
+    for (const auto& [ip, prefix] : have.value())
+        if (prefix == 32 && spec.sandbox.is_guest(ip))
+            stale.push_back(ip);
+    if (stale.empty())
+        return std::size_t{0};
+    return remove_host_addresses(spec.bridge, stale);
+}
+
 util::Result<std::size_t> ensure_decoys(const FirewallSpec& spec) {
+    if (auto r = release_guest_decoys(spec); !r)
+        return r.error();
     auto have = interface_addresses(spec.bridge);
     if (!have)
         return have.error();

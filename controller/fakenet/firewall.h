@@ -51,16 +51,23 @@ util::Result<util::Done> remove_firewall(const std::string& bridge);
 bool firewall_present(const std::string& bridge);
 
 struct FirewallCounters {
-    std::uint64_t dropped_in = 0;   ///< packets from the guests to the host, dropped
-    std::uint64_t forwarded = 0;    ///< packets from or to the bridge seen in forward (dropped)
-    std::uint64_t redirected = 0;   ///< connections and datagrams DNAT-ed to fakenet
+    std::uint64_t dropped_in = 0;  ///< packets from the guests to the host, dropped
+    std::uint64_t forwarded = 0;   ///< packets from or to the bridge seen in forward (dropped)
+    std::uint64_t redirected = 0;  ///< connections and datagrams DNAT-ed to fakenet
 };
 
 /// The table's counters; an error when the table is missing.
 util::Result<FirewallCounters> firewall_counters(const std::string& bridge);
 
-/// Adds the decoy addresses missing from the bridge; returns how many were added.
+/// Adds the decoy addresses missing from the bridge; returns how many were added. The spec's
+/// guests that are held as decoys are released first (release_guest_decoys).
 util::Result<std::size_t> ensure_decoys(const FirewallSpec& spec);
+
+/// Removes the spec's guests' addresses from the bridge's decoys. A guest's address held as a
+/// decoy (made from a configuration that did not know that guest: one fakenet and firewall
+/// serve every controller of the host) makes the host drop that guest's ARP requests as coming
+/// from one of its own addresses, and the guest reaches nothing. Returns how many.
+util::Result<std::size_t> release_guest_decoys(const FirewallSpec& spec);
 
 /// Removes the /32 addresses of the sandbox's subnet from the bridge (all but the host's own
 /// address): the decoys. Returns how many were removed.

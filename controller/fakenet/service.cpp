@@ -679,6 +679,13 @@ Json Server::begin_task(const Json& req) {
         irc.script = std::move(script.value());
     }
     t->irc = std::make_unique<IrcServer>(std::move(irc), *t->records);
+    if (!cfg_.sandbox.is_guest(*guest)) {
+        // A guest of another controller's configuration (one fakenet serves every controller
+        // of the host): its address must stop being a decoy before it sends anything.
+        cfg_.sandbox.guests.push_back(*guest);
+        fw_.sandbox.guests.push_back(*guest);
+        log_line("guest " + guest_s + " added (task " + id + ")");
+    }
     if (auto r = ensure_firewall(); !r)
         return err("begin: " + r.error().message);
 

@@ -43,7 +43,8 @@ util::Result<std::optional<OperatorChoice>> choose_operator(
         return std::optional<OperatorChoice>{};
     OperatorChoice op;
     op.name = want;
-    op.file = plain_name(want) ? config.signatures_dir / "operator" / (want + ".txt") : fs::path(want);
+    op.file =
+        plain_name(want) ? config.signatures_dir / "operator" / (want + ".txt") : fs::path(want);
     std::error_code ec;
     auto size = fs::file_size(op.file, ec);
     if (ec)
@@ -87,8 +88,14 @@ util::Result<util::Done> ensure_isolation(const Config& config) {
     if (!fakenet::firewall_present(spec.bridge)) {
         if (auto r = fakenet::apply_firewall(spec); !r)
             return util::Error{"firewall", r.error().message};
+        if (auto d = fakenet::ensure_decoys(spec); !d)
+            return util::Error{"firewall", d.error().message};
+        return util::Done{};
     }
-    if (auto d = fakenet::ensure_decoys(spec); !d)
+    // The table is there: whoever made it made the decoys, maybe from a configuration with
+    // other guests, whose addresses must not become decoys while those guests run. Only this
+    // configuration's guests are taken out of them.
+    if (auto d = fakenet::release_guest_decoys(spec); !d)
         return util::Error{"firewall", d.error().message};
     return util::Done{};
 }
@@ -122,7 +129,8 @@ util::Result<fakenet::Json> end_fakenet(const Config& config, const std::string&
         return util::Error{"fakenet", r.error().message};
     fakenet::Json& answer = r.value();
     if (!answer.value("ok", false) || !answer.contains("fakenet") || !answer["fakenet"].is_object())
-        return util::Error{"fakenet", answer.value("error", std::string("fakenet sent no records"))};
+        return util::Error{"fakenet",
+                           answer.value("error", std::string("fakenet sent no records"))};
     return std::move(answer["fakenet"]);
 }
 
