@@ -270,15 +270,18 @@ const Machine* Config::machine(const std::string& name) const {
 }
 
 Config default_config() {
+    // The two test guests tools/setup builds: the pool `batch` runs on out of the box.
     Config c;
-    Machine m;
-    m.name = "testguest";
-    m.domain = "botscope-testguest";
-    m.platform = "linux";
-    m.ip = "10.66.0.10";
-    m.secret_file = "/var/lib/botscope/testguest/agent.secret";
-    c.machines.push_back(m);
-    c.fakenet.sandbox.guests = {0x0A42000Au};
+    for (int i : {1, 2}) {
+        Machine m;
+        m.name = i == 1 ? "testguest" : "testguest2";
+        m.domain = "botscope-" + m.name;
+        m.platform = "linux";
+        m.ip = i == 1 ? "10.66.0.10" : "10.66.0.11";
+        m.secret_file = "/var/lib/botscope/" + m.name + "/agent.secret";
+        c.machines.push_back(m);
+    }
+    c.fakenet.sandbox.guests = {0x0A42000Au, 0x0A42000Bu};
     return c;
 }
 
