@@ -433,6 +433,7 @@ int batch(int argc, char** argv) {
              {"family", v.family},
              {"stage", t.stage},
              {"error", t.error},
+             {"timings", t.timings},
              {"report", t.state == TaskState::reported || t.state == TaskState::failed
                             ? (config->data_dir / "tasks" / t.id_text() / "report.json").string()
                             : std::string()}});

@@ -89,7 +89,9 @@ void analyse(const Config& config, TaskRecord task, const std::string& owner,
     };
     fs::path dir = config.data_dir / "tasks" / task.id_text();
     TaskOutcome out = finish_task(config, task, dir, hooks, backends);
-    if (auto r = store->finish(task.id, owner, out.ok, out.failed_stage, out.error.message); !r)
+    if (auto r = store->finish(task.id, owner, out.ok, out.failed_stage, out.error.message,
+                               out.report["task"]["stages"]);
+        !r)
         sh.say("task " + task.id_text() + ": " + r.error().message);
 }
 

@@ -818,7 +818,8 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     TaskOutcome out = finish_task(config, task, dir.value(), hooks, backends);
     out.quarantined = run.quarantined;
     out.wall_seconds = since(wall_start);
-    (void)store->finish(task.id, owner, out.ok, out.failed_stage, out.error.message);
+    (void)store->finish(task.id, owner, out.ok, out.failed_stage, out.error.message,
+                        out.report["task"]["stages"]);
     return out;
 }
 

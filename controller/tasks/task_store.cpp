@@ -52,7 +52,7 @@ util::Error store_error(const std::string& what, const QSqlError& e) {
 /// The columns every read selects, in TaskRecord's order.
 constexpr const char* kColumns =
     "id, sha256, sample_path, options, priority, state, attempts, machine, avoid, owner, stage, "
-    "error, queued, started, finished";
+    "error, queued, started, finished, timings";
 
 std::string text(const QVariant& v) {
     return v.isNull() ? std::string() : v.toString().toStdString();
@@ -76,6 +76,9 @@ TaskRecord read_record(const QSqlQuery& q) {
     r.queued_ms = q.value(12).toLongLong();
     r.started_ms = q.value(13).toLongLong();
     r.finished_ms = q.value(14).toLongLong();
+    r.timings = Json::parse(text(q.value(15)), nullptr, false);
+    if (r.timings.is_discarded())
+        r.timings = nullptr;
     return r;
 }
 
@@ -257,7 +260,8 @@ util::Result<TaskStore> TaskStore::open(const Config& config, const std::string&
             "options TEXT NOT NULL, want TEXT, priority INTEGER NOT NULL DEFAULT 0, state TEXT NOT "
             "NULL, "
             "attempts INTEGER NOT NULL DEFAULT 0, machine TEXT, avoid TEXT, owner TEXT, "
-            "stage TEXT, error TEXT, queued BIGINT NOT NULL, started BIGINT, finished BIGINT)",
+            "stage TEXT, error TEXT, queued BIGINT NOT NULL, started BIGINT, finished BIGINT, "
+            "timings TEXT)",
         "CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state, priority, id)",
         "CREATE TABLE IF NOT EXISTS controllers (id TEXT PRIMARY KEY, host TEXT NOT NULL, "
         "pid BIGINT NOT NULL, started BIGINT NOT NULL, heartbeat BIGINT NOT NULL)",
@@ -391,13 +395,15 @@ util::Result<util::Done> TaskStore::to_analysing(std::int64_t id, const std::str
 }
 
 util::Result<util::Done> TaskStore::finish(std::int64_t id, const std::string& owner, bool ok,
-                                           const std::string& stage, const std::string& error) {
-    auto q = impl_->exec(
-        "cannot record the end of task " + std::to_string(id),
-        "UPDATE tasks SET state = ?, owner = NULL, stage = ?, error = ?, "
-        "finished = ? WHERE id = ? AND owner = ?",
-        {ok ? "reported" : "failed", null_if_empty(stage), null_if_empty(error),
-         QVariant::fromValue<qlonglong>(now_ms()), QVariant::fromValue<qlonglong>(id), qs(owner)});
+                                           const std::string& stage, const std::string& error,
+                                           const Json& timings) {
+    auto q = impl_->exec("cannot record the end of task " + std::to_string(id),
+                         "UPDATE tasks SET state = ?, owner = NULL, stage = ?, error = ?, "
+                         "finished = ?, timings = ? WHERE id = ? AND owner = ?",
+                         {ok ? "reported" : "failed", null_if_empty(stage), null_if_empty(error),
+                          QVariant::fromValue<qlonglong>(now_ms()),
+                          timings.is_object() ? QVariant(qs(timings.dump())) : QVariant(),
+                          QVariant::fromValue<qlonglong>(id), qs(owner)});
     if (!q)
         return q.error();
     if (q->numRowsAffected() != 1)

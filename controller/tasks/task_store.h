@@ -62,12 +62,13 @@ struct TaskRecord {
     TaskOptions options;
     int priority = 0;
     TaskState state = TaskState::pending;
-    int attempts = 0;     ///< runs started on a VM
-    std::string machine;  ///< where it runs or ran
-    std::string avoid;    ///< a machine that failed it: another one takes the retry
-    std::string owner;    ///< the controller holding it
-    std::string stage;    ///< the stage it is in, or failed at
-    std::string error;    ///< why it failed
+    int attempts = 0;      ///< runs started on a VM
+    std::string machine;   ///< where it runs or ran
+    std::string avoid;     ///< a machine that failed it: another one takes the retry
+    std::string owner;     ///< the controller holding it
+    std::string stage;     ///< the stage it is in, or failed at
+    std::string error;     ///< why it failed
+    report::Json timings;  ///< seconds per stage once it ended; null before
     std::int64_t queued_ms = 0, started_ms = 0, finished_ms = 0;  ///< Unix time, ms; 0 unset
 
     std::string id_text() const { return std::to_string(id); }
@@ -121,9 +122,11 @@ public:
                                        const std::string& stage);
     /// running -> analysing (what the VM produced is on disk).
     util::Result<util::Done> to_analysing(std::int64_t id, const std::string& owner);
-    /// -> reported or failed; the owner is cleared.
+    /// -> reported or failed; the owner is cleared. `timings`: the seconds of each stage (the
+    /// report's task.stages), kept with the task.
     util::Result<util::Done> finish(std::int64_t id, const std::string& owner, bool ok,
-                                    const std::string& stage, const std::string& error);
+                                    const std::string& stage, const std::string& error,
+                                    const report::Json& timings = nullptr);
     /// running -> pending again (attempt lost: an interrupted run, a machine that failed),
     /// `avoid` naming a machine not to use for it; failed instead once `max_attempts` runs
     /// were made. `refund`: this run does not count (the user stopped it).

@@ -104,13 +104,16 @@ interface = vnet-w7
     CHECK(c.machine("nope") == nullptr);
 }
 
-TEST_CASE("a file without machines keeps the bundled test guest") {
+TEST_CASE("a file without machines keeps the bundled test guests, the pool of two") {
     TempIni f("[botscope]\ntimeout = 5\n");
     auto r = read_config_file(f.path);
     REQUIRE(r.ok());
-    REQUIRE(r->machines.size() == 1);
+    REQUIRE(r->machines.size() == 2);
     CHECK(r->machines[0].domain == "botscope-testguest");
     CHECK(r->machines[0].ip == "10.66.0.10");
+    CHECK(r->machines[1].domain == "botscope-testguest2");
+    CHECK(r->machines[1].ip == "10.66.0.11");
+    CHECK(r->fakenet.sandbox.is_guest(fakenet::parse_ipv4("10.66.0.11").value()));
     CHECK(r->timeout.count() == 5);
     // botscope's own rules: signatures/static and signatures/network of the source tree.
     REQUIRE(r->rule_trees().size() == 2);
@@ -267,3 +270,45 @@ TEST_CASE("[fakenet]: typos and addresses outside the sandbox are errors naming 
 }
 
 }  // namespace botscope::tasks::test_config
+
+namespace botscope::tasks::test_config_store {
+
+TEST_CASE("[store]: the queue's engine, every key checked") {
+    auto read = [](const std::string& text) {
+        std::string path = (std::filesystem::temp_directory_path() /
+                            ("botscope-store-" + std::to_string(std::random_device{}()) + ".ini"))
+                               .string();
+        std::ofstream(path) << text;
+        auto r = read_config_file(path);
+        std::filesystem::remove(path);
+        return r;
+    };
+    auto r = read(
+        "[botscope]\nmax_attempts = 3\n[store]\ndriver = postgres\nhost = /run/pg\n"
+        "port = 5433\ndatabase = queue\nuser = bs\n");
+    REQUIRE_MESSAGE(r.ok(), r.error().text());
+    CHECK(r->store.driver == "postgres");
+    CHECK(r->store.host == "/run/pg");
+    CHECK(r->store.port == 5433);
+    CHECK(r->store.database == "queue");
+    CHECK(r->store.user == "bs");
+    CHECK(r->max_attempts == 3);
+    // [store] is not a machine.
+    CHECK(r->machines.size() == 2);
+    auto defaults = read("[botscope]\ntimeout = 5\n");
+    REQUIRE(defaults.ok());
+    CHECK(defaults->store.driver == "sqlite");
+    CHECK(defaults->max_attempts == 2);
+    for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+             {"[store]\ndriver = mysql\n", "bad value 'mysql' for driver in [store]"},
+             {"[store]\ndriver = postgres\n", "driver = postgres needs host"},
+             {"[store]\nport = 0\n", "bad value '0' for port in [store]"},
+             {"[store]\nhots = x\n", "unknown key 'hots' in [store]"},
+             {"[botscope]\nmax_attempts = 0\n", "bad value '0' for max_attempts"}}) {
+        auto e = read(text);
+        REQUIRE_FALSE(e.ok());
+        CHECK_MESSAGE(e.error().message.find(want) != std::string::npos, e.error().message);
+    }
+}
+
+}  // namespace botscope::tasks::test_config_store

@@ -106,9 +106,10 @@ void store_cases(const Config& config) {
         REQUIRE(s.to_analysing(q->id, "owner-1").ok());
         CHECK(s.get(q->id).value()->state == TaskState::analysing);
         CHECK_FALSE(s.finish(q->id, "someone-else", true, "", "").ok());
-        REQUIRE(s.finish(q->id, "owner-1", true, "", "").ok());
+        REQUIRE(s.finish(q->id, "owner-1", true, "", "", {{"revert", 1.5}, {"run", 10.0}}).ok());
         auto t = s.get(q->id).value();
         CHECK(t->state == TaskState::reported);
+        CHECK(t->timings["revert"] == 1.5);
         CHECK(t->owner.empty());
         CHECK(t->finished_ms >= t->started_ms);
     }
