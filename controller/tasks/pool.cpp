@@ -187,6 +187,16 @@ std::size_t recover(const Config& config, TaskStore& store, const std::string& o
     return taken;
 }
 
+/// Another worker of this pool still takes tasks: a task that failed on `slot`'s machine is
+/// left to it.
+bool other_machine_left(Shared& sh, std::size_t slot) {
+    std::lock_guard l(sh.mu);
+    for (std::size_t i = 0; i < sh.view.slots.size(); ++i)
+        if (i != slot && !sh.exited[i] && !sh.view.slots[i].stopped)
+            return true;
+    return false;
+}
+
 void worker(const Config& config, const Machine& m, std::size_t slot, const std::string& owner,
             const Backends& backends, Shared& sh, AnalysisThreads& analyses) {
     auto done = [&](std::string why) {
@@ -220,7 +230,7 @@ void worker(const Config& config, const Machine& m, std::size_t slot, const std:
         // One analysis in flight per worker: the host has as many cores as it has.
         while (analysing && analysing->load() && !sh.quit)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        auto claimed = store->claim(owner, m.name);
+        auto claimed = store->claim(owner, m.name, {}, other_machine_left(sh, slot));
         if (!claimed) {
             sh.say(m.name + ": " + claimed.error().message);
             std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -260,12 +270,7 @@ void worker(const Config& config, const Machine& m, std::size_t slot, const std:
         MachineRun run = run_on_machine(config, m, task, dir.value(), hooks, backends);
         lock->release();
 
-        bool other_machine = false;
-        {
-            std::lock_guard l(sh.mu);
-            for (std::size_t i = 0; i < sh.view.slots.size(); ++i)
-                other_machine |= i != slot && !sh.exited[i] && !sh.view.slots[i].stopped;
-        }
+        const bool other_machine = other_machine_left(sh, slot);
         if (run.aborted ||
             (run.machine_fault && other_machine && task.attempts < config.max_attempts)) {
             // Nothing of this attempt goes into the next one.

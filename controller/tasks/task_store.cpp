@@ -345,13 +345,18 @@ util::Result<Enqueued> TaskStore::enqueue(const std::string& sha256, const std::
 
 util::Result<std::optional<TaskRecord>> TaskStore::claim(const std::string& owner,
                                                          const std::string& machine,
-                                                         std::optional<std::int64_t> only) {
+                                                         std::optional<std::int64_t> only,
+                                                         bool honour_avoid) {
     auto& im = *impl_;
     std::string pick =
         "SELECT id FROM tasks WHERE state = 'pending' AND (want IS NULL OR want "
-        "= ?) AND (avoid IS NULL OR avoid <> ?)";
+        "= ?)";
     std::vector<QVariant> binds = {qs(owner), QVariant::fromValue<qlonglong>(now_ms()), qs(machine),
-                                   qs(machine), qs(machine)};
+                                   qs(machine)};
+    if (honour_avoid) {
+        pick += " AND (avoid IS NULL OR avoid <> ?)";
+        binds.push_back(qs(machine));
+    }
     if (only) {
         pick += " AND id = ?";
         binds.push_back(QVariant::fromValue<qlonglong>(*only));

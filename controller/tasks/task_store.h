@@ -111,10 +111,12 @@ public:
 
     /// Claims the next pending task `machine` may run for controller `owner`: running, attempts
     /// incremented, machine set. Nothing pending for it: nullopt. `only` limits the claim to
-    /// one task (submit runs the task it queued).
+    /// one task (submit runs the task it queued). Without `honour_avoid` a task that failed on
+    /// `machine` is taken all the same (no other machine is left to try it).
     util::Result<std::optional<TaskRecord>> claim(const std::string& owner,
                                                   const std::string& machine,
-                                                  std::optional<std::int64_t> only = {});
+                                                  std::optional<std::int64_t> only = {},
+                                                  bool honour_avoid = true);
 
     /// The task's current stage (recorded before the stage starts), with the seconds the
     /// previous ones took as a JSON object.

@@ -122,8 +122,11 @@ void store_cases(const Config& config) {
         auto r1 = s.requeue(q->id, "o", "A", 2, "A failed at revert");
         REQUIRE_MESSAGE(r1.ok(), r1.error().text());
         CHECK(r1.value() == TaskState::pending);
-        // A no longer gets it; B does.
+        // A no longer gets it (unless no other machine is left to try it); B does.
         CHECK_FALSE(s.claim("o", "A").value().has_value());
+        auto last_resort = s.claim("o", "A", {}, false);
+        REQUIRE((last_resort.ok() && last_resort->has_value()));
+        REQUIRE(s.requeue(q->id, "o", "A", 3, "A failed at revert", true).ok());
         auto b = s.claim("o", "B");
         REQUIRE((b.ok() && b->has_value()));
         CHECK((*b.value()).attempts == 2);
