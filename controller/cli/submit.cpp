@@ -50,6 +50,8 @@ constexpr const char* kHelp =
 int queue_only(const tasks::Config& config, const tasks::SubmitRequest& request, bool json) {
     auto fail = [](const util::Error& e) {
         std::fprintf(stderr, "botscope submit: %s\n", util::terminal_safe_lines(e.message).c_str());
+        if (e.code == "unknown_machine")
+            return kExitUnavailable;
         return e.code == "data_dir" || e.code == "store" ? kExitOutput : kExitInput;
     };
     if (request.machine && !config.machine(*request.machine))

@@ -113,6 +113,34 @@ config_bad_value)
     run 3 submit --quiet --config botscope.ini sample.exe
     has err.txt "botscope submit: botscope.ini: bad value 'soon' for libvirt_timeout in [botscope]"
     ;;
+no_wait)
+    # Queued, not run: the queue holds it for `botscope serve`; the same sample again is a new
+    # task (submit always asks for a run); an unknown machine is refused before queuing.
+    run 0 submit --no-wait --json --config botscope.ini sample.exe
+    has out.txt '"state":"pending"'
+    run 0 submit --no-wait --config botscope.ini sample.exe
+    has out.txt "queued task 2"
+    [ -s "data/samples/$(sha256sum sample.exe | cut -c1-64)" ] || fail "sample not stored"
+    run 6 submit --no-wait --machine nope --config botscope.ini sample.exe
+    has err.txt "no machine named nope"
+    run 0 status --json --config botscope.ini
+    has out.txt '"pending": 2'
+    has out.txt '"state": "free"'
+    run 0 status --config botscope.ini
+    has out.txt "2 pending, 0 running"
+    ;;
+batch_refusals)
+    # Refused before anything runs: no directory, a file as the directory, a bad option.
+    run 2 batch --config botscope.ini
+    run 3 batch --config botscope.ini nowhere
+    has err.txt "nowhere is not a directory"
+    run 3 batch --config botscope.ini sample.exe
+    run 2 batch --config botscope.ini . --timeout 0
+    # An empty directory is done at once: nothing to queue, nothing to run.
+    mkdir empty
+    run 0 batch --config botscope.ini empty --json
+    has out.txt '"reported": 0'
+    ;;
 missing_config)
     run 3 submit --quiet --config nowhere.ini sample.exe
     has err.txt "nowhere.ini"
