@@ -311,10 +311,15 @@ int batch(int argc, char** argv) {
     }
 
     Queued q;
+    std::map<std::string, std::int64_t> queued_here;  // --force runs a sample again, once
     for (const auto& f : files) {
         auto s = tasks::store_sample(config->data_dir, f);
         if (!s) {
             q.refused.emplace_back(f.string(), s.error().message);
+            continue;
+        }
+        if (auto same = queued_here.find(s->sha256); same != queued_here.end()) {
+            q.names[same->second].push_back(f.string());
             continue;
         }
         auto e = store->enqueue(s->sha256, fs::absolute(f).string(), options, 0, force);
@@ -322,8 +327,9 @@ int batch(int argc, char** argv) {
             std::fprintf(stderr, "botscope batch: %s\n", safe(e.error().message).c_str());
             return kExitOutput;
         }
-        q.existing += e->existing && !q.names.count(e->id);
+        q.existing += e->existing;
         q.names[e->id].push_back(f.string());
+        queued_here[s->sha256] = e->id;
     }
     std::vector<std::int64_t> ids;
     for (const auto& [id, _] : q.names)
