@@ -18,7 +18,8 @@ namespace proto = botscope::agent::proto;
 constexpr const char* kUsage =
     "usage: botscope-agent --secret-file FILE --workdir DIR [transport] [options]\n"
     "transport (default: --virtio org.botscope.agent.0):\n"
-    "  --virtio NAME        the virtio-serial port with this name\n"
+    "  --virtio NAME        the virtio-serial port with this name (Windows: or the port's\n"
+    "                       path, opened as a plain device: Z:\\dev\\vport1p1 under Wine)\n"
     "  --tcp ADDR:PORT      TCP listener (fallback for guests without virtio; port 0 = any)\n"
     "  --unix PATH          unix socket listener (Linux; tests)\n"
     "options:\n"

@@ -256,13 +256,21 @@ private:
     std::string peer_;
 };
 
+// A name is the port's name under the vioserial driver; a path (Wine: Z:\dev\vport1p1, the
+// Linux port itself, which Wine opens as a plain device) is opened as it is.
+std::string serial_path(const std::string& name) {
+    if (name.find('\\') != std::string::npos || name.find(':') != std::string::npos)
+        return name;
+    return "\\\\.\\Global\\" + name;
+}
+
 class SerialListener : public Listener {
 public:
     explicit SerialListener(std::string name) : name_(std::move(name)) {}
 
     std::unique_ptr<Stream> next(std::string& error) override {
         pace_reopen(last_);
-        std::string path = "\\\\.\\Global\\" + name_;
+        std::string path = serial_path(name_);
         for (int attempt = 0;; ++attempt) {
             HANDLE h = CreateFileA(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
                                    OPEN_EXISTING, FILE_FLAG_OVERLAPPED, nullptr);
@@ -276,7 +284,7 @@ public:
         }
     }
     bool concurrent() const override { return false; }
-    std::string where() const override { return "virtio \\\\.\\Global\\" + name_; }
+    std::string where() const override { return "virtio " + serial_path(name_); }
 
 private:
     std::string name_;
@@ -332,7 +340,7 @@ std::unique_ptr<Listener> listen_unix(const std::string&, std::string& error) {
 }
 
 std::unique_ptr<Listener> open_virtio(const std::string& name, std::string& error) {
-    std::string path = "\\\\.\\Global\\" + name;
+    std::string path = serial_path(name);
     HANDLE h = CreateFileA(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
                            FILE_FLAG_OVERLAPPED, nullptr);
     if (h == INVALID_HANDLE_VALUE) {
