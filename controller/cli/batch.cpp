@@ -322,7 +322,15 @@ int batch(int argc, char** argv) {
             q.names[same->second].push_back(f.string());
             continue;
         }
-        auto e = store->enqueue(s->sha256, fs::absolute(f).string(), options, 0, force);
+        if (auto why = tasks::platform_refusal(config.value(), machines, s->platform);
+            !why.empty()) {
+            q.refused.emplace_back(f.string(), why);
+            continue;
+        }
+        tasks::TaskOptions file_options = options;
+        if (!s->platform.empty())
+            file_options.platform = s->platform;
+        auto e = store->enqueue(s->sha256, fs::absolute(f).string(), file_options, 0, force);
         if (!e) {
             std::fprintf(stderr, "botscope batch: %s\n", safe(e.error().message).c_str());
             return kExitOutput;
@@ -598,7 +606,15 @@ int serve(int argc, char** argv) {
                 say("not queued: " + s.error().message);
                 continue;
             }
-            auto e = store->enqueue(s->sha256, f.string(), {}, 0, false);
+            if (auto why = tasks::platform_refusal(config.value(), machines, s->platform);
+                !why.empty()) {
+                say("not queued: " + f.string() + ": " + why);
+                continue;
+            }
+            tasks::TaskOptions options;
+            if (!s->platform.empty())
+                options.platform = s->platform;
+            auto e = store->enqueue(s->sha256, f.string(), options, 0, false);
             if (!e)
                 say("not queued: " + f.string() + ": " + e.error().message);
             else if (e->existing)

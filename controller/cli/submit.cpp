@@ -50,7 +50,7 @@ constexpr const char* kHelp =
 int queue_only(const tasks::Config& config, const tasks::SubmitRequest& request, bool json) {
     auto fail = [](const util::Error& e) {
         std::fprintf(stderr, "botscope submit: %s\n", util::terminal_safe_lines(e.message).c_str());
-        if (e.code == "unknown_machine")
+        if (e.code == "unknown_machine" || e.code == "no_machine")
             return kExitUnavailable;
         return e.code == "data_dir" || e.code == "store" ? kExitOutput : kExitInput;
     };
@@ -65,11 +65,18 @@ int queue_only(const tasks::Config& config, const tasks::SubmitRequest& request,
     auto store = tasks::TaskStore::open(config, "submit");
     if (!store)
         return fail(store.error());
+    if (auto why = tasks::platform_refusal(
+            config, request.machine ? std::vector{*request.machine} : std::vector<std::string>{},
+            stored->platform);
+        !why.empty())
+        return fail(util::Error{"no_machine", why});
     tasks::TaskOptions options;
     options.timeout = request.timeout;
     options.machine = request.machine;
     options.operator_script = request.operator_script;
     options.dns = request.dns;
+    if (!stored->platform.empty())
+        options.platform = stored->platform;
     auto q = store->enqueue(stored->sha256, std::filesystem::absolute(request.sample).string(),
                             options, 0, true);
     if (!q)

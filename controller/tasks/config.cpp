@@ -270,18 +270,28 @@ const Machine* Config::machine(const std::string& name) const {
 }
 
 Config default_config() {
-    // The two test guests tools/setup builds: the pool `batch` runs on out of the box.
+    // The machines tools/setup builds: the two Linux test guests (the pool `batch` runs on out
+    // of the box) and the Windows-platform test machine (vm-templates/wineguest), which takes
+    // the PE samples.
     Config c;
-    for (int i : {1, 2}) {
+    struct Builtin {
+        const char* name;
+        const char* platform;
+        const char* ip;
+        fakenet::Ipv4 address;
+    };
+    for (const Builtin& b : {Builtin{"testguest", "linux", "10.66.0.10", 0x0A42000Au},
+                             Builtin{"testguest2", "linux", "10.66.0.11", 0x0A42000Bu},
+                             Builtin{"wineguest", "windows", "10.66.0.20", 0x0A420014u}}) {
         Machine m;
-        m.name = i == 1 ? "testguest" : "testguest2";
+        m.name = b.name;
         m.domain = "botscope-" + m.name;
-        m.platform = "linux";
-        m.ip = i == 1 ? "10.66.0.10" : "10.66.0.11";
+        m.platform = b.platform;
+        m.ip = b.ip;
         m.secret_file = "/var/lib/botscope/" + m.name + "/agent.secret";
         c.machines.push_back(m);
+        c.fakenet.sandbox.guests.push_back(b.address);
     }
-    c.fakenet.sandbox.guests = {0x0A42000Au, 0x0A42000Bu};
     return c;
 }
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "machinery/quarantine.h"
@@ -28,8 +30,9 @@ struct Shared {
     std::mutex mu;
     PoolView view;
     std::vector<bool> exited;
-    std::atomic<bool> quit{false};   ///< take no new task
-    std::atomic<bool> abort{false};  ///< end the running ones now
+    std::vector<std::string> platforms;  ///< each slot's machine's
+    std::atomic<bool> quit{false};       ///< take no new task
+    std::atomic<bool> abort{false};      ///< end the running ones now
     std::function<void(const std::string&)> note;
 
     void say(const std::string& line) {
@@ -187,12 +190,13 @@ std::size_t recover(const Config& config, TaskStore& store, const std::string& o
     return taken;
 }
 
-/// Another worker of this pool still takes tasks: a task that failed on `slot`'s machine is
-/// left to it.
+/// Another worker of this pool, of the same platform, still takes tasks: a task that failed on
+/// `slot`'s machine is left to it.
 bool other_machine_left(Shared& sh, std::size_t slot) {
     std::lock_guard l(sh.mu);
     for (std::size_t i = 0; i < sh.view.slots.size(); ++i)
-        if (i != slot && !sh.exited[i] && !sh.view.slots[i].stopped)
+        if (i != slot && !sh.exited[i] && !sh.view.slots[i].stopped &&
+            sh.platforms[i] == sh.platforms[slot])
             return true;
     return false;
 }
@@ -230,7 +234,7 @@ void worker(const Config& config, const Machine& m, std::size_t slot, const std:
         // One analysis in flight per worker: the host has as many cores as it has.
         while (analysing && analysing->load() && !sh.quit)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        auto claimed = store->claim(owner, m.name, {}, other_machine_left(sh, slot));
+        auto claimed = store->claim(owner, m.name, m.platform, {}, other_machine_left(sh, slot));
         if (!claimed) {
             sh.say(m.name + ": " + claimed.error().message);
             std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -336,9 +340,12 @@ util::Result<PoolResult> run_pool(const Config& config, const PoolOptions& optio
 
     Shared sh;
     sh.note = options.note;
-    for (const Machine* m : machines)
+    for (const Machine* m : machines) {
         sh.view.slots.emplace_back().machine = m->name;
+        sh.platforms.push_back(m->platform);
+    }
     sh.exited.assign(machines.size(), false);
+    std::set<std::string> platforms_failed;
     AnalysisThreads analyses;
     // Before any worker: what a dead controller of this host left is ours to finish.
     recover(config, store.value(), owner, options.backends, sh, analyses, kStale);
@@ -364,14 +371,34 @@ util::Result<PoolResult> run_pool(const Config& config, const PoolOptions& optio
             last_recovery = now;
         }
         bool all_exited = true, all_stopped = true;
+        std::map<std::string, bool> platform_stopped;
         PoolView view;
         {
             std::lock_guard lock(sh.mu);
             for (std::size_t i = 0; i < sh.exited.size(); ++i) {
+                bool stopped = sh.exited[i] && sh.view.slots[i].stopped;
                 all_exited &= sh.exited[i];
-                all_stopped &= sh.exited[i] && sh.view.slots[i].stopped;
+                all_stopped &= stopped;
+                auto [it, _] = platform_stopped.emplace(sh.platforms[i], true);
+                it->second = it->second && stopped;
             }
             view = sh.view;
+        }
+        // Every machine of one platform stopped while others go on: its samples wait in vain.
+        for (const auto& [platform, stopped] : platform_stopped) {
+            if (!stopped || all_stopped || sh.quit || !options.own_pending ||
+                platforms_failed.count(platform))
+                continue;
+            platforms_failed.insert(platform);
+            std::string why;
+            for (std::size_t i = 0; i < view.slots.size(); ++i)
+                if (sh.platforms[i] == platform)
+                    why += "\n  " + view.slots[i].machine + ": " + view.slots[i].why;
+            auto n = store->fail_pending(options.own_pending(),
+                                         "no " + platform + " machine can run it:" + why, platform);
+            if (n && n.value() > 0)
+                sh.say(std::to_string(n.value()) + " task(s) failed: no " + platform +
+                       " machine can run them");
         }
         if (all_stopped && !sh.quit) {
             result.no_machine = true;

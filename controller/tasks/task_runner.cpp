@@ -58,7 +58,13 @@ struct Chosen {
 };
 
 util::Result<Chosen> choose_machine(const Config& config, const SubmitRequest& request,
+                                    const std::string& platform,
                                     machinery::QuarantineStore& health) {
+    if (auto why = platform_refusal(
+            config, request.machine ? std::vector{*request.machine} : std::vector<std::string>{},
+            platform);
+        !why.empty() && (!request.machine || config.machine(*request.machine)))
+        return util::Error{"no_machine", why};
     std::vector<const Machine*> candidates;
     if (request.machine) {
         const Machine* m = config.machine(*request.machine);
@@ -73,7 +79,8 @@ util::Result<Chosen> choose_machine(const Config& config, const SubmitRequest& r
         candidates.push_back(m);
     } else {
         for (const auto& m : config.machines)
-            candidates.push_back(&m);
+            if (platform.empty() || m.platform == platform)
+                candidates.push_back(&m);
     }
     std::string why;
     for (const Machine* m : candidates) {
@@ -141,6 +148,23 @@ Backends real_backends() {
     };
     b.isolate = [](const Config& config) { return ensure_isolation(config); };
     return b;
+}
+
+std::string platform_refusal(const Config& config, const std::vector<std::string>& names,
+                             const std::string& platform) {
+    if (platform.empty())
+        return {};
+    std::string have;
+    for (const auto& m : config.machines) {
+        if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end())
+            continue;
+        if (m.platform == platform)
+            return {};
+        have += (have.empty() ? "" : ", ") + m.name + " (" + m.platform + ")";
+    }
+    return std::string(platform == "windows" ? "a Windows program (PE)" : "a Linux program") +
+           ", and no " + platform + " machine to run it" +
+           (have.empty() ? std::string() : " among " + have);
 }
 
 std::string guest_sample_name(const fs::path& sample, const std::string& platform) {
@@ -768,8 +792,11 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
         return s.error();
     if (auto r = check_task_options(config, request); !r)
         return r.error();
+    auto stored = store_sample(config.data_dir, request.sample);
+    if (!stored)
+        return stored.error();
     machinery::QuarantineStore health(config.data_dir / "machines");
-    auto chosen = choose_machine(config, request, health);
+    auto chosen = choose_machine(config, request, stored->platform, health);
     if (!chosen)
         return chosen.error();
     const Machine& m = *chosen->machine;
@@ -777,10 +804,9 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     auto store = TaskStore::open(config, "submit");
     if (!store)
         return store.error();
-    auto stored = store_sample(config.data_dir, request.sample);
-    if (!stored)
-        return stored.error();
     TaskOptions options;
+    if (!stored->platform.empty())
+        options.platform = stored->platform;
     options.timeout = request.timeout;
     options.machine = request.machine;
     options.operator_script = request.operator_script;
@@ -794,7 +820,7 @@ util::Result<TaskOutcome> run_task(const Config& config, const SubmitRequest& re
     auto presence = ControllerPresence::start(config, owner);
     if (!presence)
         return presence.error();
-    auto claimed = store->claim(owner, m.name, queued->id);
+    auto claimed = store->claim(owner, m.name, m.platform, queued->id);
     if (!claimed)
         return claimed.error();
     if (!claimed->has_value())

@@ -162,4 +162,9 @@ util::Result<util::Done> set_aside_attempt(const std::filesystem::path& data_dir
 /// name, which the guest's file system might read differently.
 std::string guest_sample_name(const std::filesystem::path& sample, const std::string& platform);
 
+/// Why no machine of `names` (all configured ones when empty) can run a sample of `platform`
+/// (sample_platform()); empty when one can, or when the sample needs no platform.
+std::string platform_refusal(const Config& config, const std::vector<std::string>& names,
+                             const std::string& platform);
+
 }  // namespace botscope::tasks

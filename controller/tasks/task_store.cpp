@@ -141,6 +141,8 @@ Json TaskOptions::to_json() const {
         j["operator"] = *operator_script;
     if (!dns.empty())
         j["dns"] = dns;
+    if (platform)
+        j["platform"] = *platform;
     return j;
 }
 
@@ -156,6 +158,8 @@ TaskOptions TaskOptions::from_json(const Json& j) {
         for (const auto& e : *d)
             if (e.is_string())
                 o.dns.push_back(e.get<std::string>());
+    if (auto p = j.find("platform"); p != j.end() && p->is_string())
+        o.platform = p->get<std::string>();
     return o;
 }
 
@@ -261,7 +265,7 @@ util::Result<TaskStore> TaskStore::open(const Config& config, const std::string&
             "NULL, "
             "attempts INTEGER NOT NULL DEFAULT 0, machine TEXT, avoid TEXT, owner TEXT, "
             "stage TEXT, error TEXT, queued BIGINT NOT NULL, started BIGINT, finished BIGINT, "
-            "timings TEXT)",
+            "timings TEXT, platform TEXT)",
         "CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state, priority, id)",
         "CREATE TABLE IF NOT EXISTS controllers (id TEXT PRIMARY KEY, host TEXT NOT NULL, "
         "pid BIGINT NOT NULL, started BIGINT NOT NULL, heartbeat BIGINT NOT NULL)",
@@ -279,6 +283,12 @@ util::Result<TaskStore> TaskStore::open(const Config& config, const std::string&
         if (!r)
             return r.error();
     }
+    // A store made before tasks knew their platform gets the column (NULL: any machine).
+    if (!im.exec("probe " + store.describe_, "SELECT platform FROM tasks WHERE 1 = 0"))
+        if (auto r = im.exec("cannot add the platform column to " + store.describe_,
+                             "ALTER TABLE tasks ADD COLUMN platform TEXT");
+            !r)
+            return r.error();
     // A store made beside folders of earlier tasks numbers its tasks after them.
     auto empty = im.exec("cannot read " + store.describe_, "SELECT COUNT(*) FROM tasks");
     if (!empty)
@@ -322,13 +332,13 @@ util::Result<Enqueued> TaskStore::enqueue(const std::string& sha256, const std::
     // the insert one step, whichever controller comes first.
     auto ins = im.exec("cannot queue " + sample_path,
                        "INSERT INTO tasks (sha256, dedup, sample_path, options, want, priority, "
-                       "state, queued) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO "
-                       "NOTHING "
-                       "RETURNING id",
+                       "state, queued, platform) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON "
+                       "CONFLICT DO NOTHING RETURNING id",
                        {qs(sha256), force ? QVariant() : QVariant(qs(sha256)), qs(sample_path),
                         qs(options.to_json().dump()),
                         options.machine ? QVariant(qs(*options.machine)) : QVariant(), priority,
-                        QVariant::fromValue<qlonglong>(now_ms())});
+                        QVariant::fromValue<qlonglong>(now_ms()),
+                        options.platform ? QVariant(qs(*options.platform)) : QVariant()});
     if (!ins)
         return ins.error();
     if (ins->next())
@@ -345,14 +355,15 @@ util::Result<Enqueued> TaskStore::enqueue(const std::string& sha256, const std::
 
 util::Result<std::optional<TaskRecord>> TaskStore::claim(const std::string& owner,
                                                          const std::string& machine,
+                                                         const std::string& platform,
                                                          std::optional<std::int64_t> only,
                                                          bool honour_avoid) {
     auto& im = *impl_;
     std::string pick =
-        "SELECT id FROM tasks WHERE state = 'pending' AND (want IS NULL OR want "
-        "= ?)";
+        "SELECT id FROM tasks WHERE state = 'pending' AND (want IS NULL OR want = ?) AND "
+        "(platform IS NULL OR platform = ?)";
     std::vector<QVariant> binds = {qs(owner), QVariant::fromValue<qlonglong>(now_ms()), qs(machine),
-                                   qs(machine)};
+                                   qs(machine), qs(platform)};
     if (honour_avoid) {
         pick += " AND (avoid IS NULL OR avoid <> ?)";
         binds.push_back(qs(machine));
@@ -449,14 +460,16 @@ util::Result<bool> TaskStore::take_over(std::int64_t id, const std::string& from
 }
 
 util::Result<std::int64_t> TaskStore::fail_pending(const std::vector<std::int64_t>& ids,
-                                                   const std::string& why) {
+                                                   const std::string& why,
+                                                   const std::string& platform) {
     std::int64_t n = 0;
     for (auto id : ids) {
         auto q = impl_->exec("cannot fail task " + std::to_string(id),
                              "UPDATE tasks SET state = 'failed', stage = 'queue', error = ?, "
-                             "finished = ? WHERE id = ? AND state = 'pending'",
+                             "finished = ? WHERE id = ? AND state = 'pending' AND (? = '' OR "
+                             "platform = ?)",
                              {qs(why), QVariant::fromValue<qlonglong>(now_ms()),
-                              QVariant::fromValue<qlonglong>(id)});
+                              QVariant::fromValue<qlonglong>(id), qs(platform), qs(platform)});
         if (!q)
             return q.error();
         n += q->numRowsAffected();
@@ -670,6 +683,21 @@ fs::path stored_sample_path(const fs::path& data_dir, const std::string& sha256)
     return data_dir / "samples" / sha256;
 }
 
+std::string sample_platform(std::span<const std::uint8_t> head) {
+    auto at = [&](std::size_t i) -> unsigned { return i < head.size() ? head[i] : 0u; };
+    if (at(0) == 0x7f && at(1) == 'E' && at(2) == 'L' && at(3) == 'F')
+        return "linux";
+    if (at(0) == '#' && at(1) == '!')
+        return "linux";
+    if (at(0) == 'M' && at(1) == 'Z') {
+        std::size_t pe = at(0x3c) | at(0x3d) << 8 | at(0x3e) << 16 | std::size_t(at(0x3f)) << 24;
+        if (pe >= 0x40 && pe + 4 <= head.size() && at(pe) == 'P' && at(pe + 1) == 'E' &&
+            at(pe + 2) == 0 && at(pe + 3) == 0)
+            return "windows";
+    }
+    return "";
+}
+
 util::Result<StoredSample> store_sample(const fs::path& data_dir, const fs::path& sample) {
     auto s = read_sample_file(sample);
     if (!s)
@@ -677,6 +705,7 @@ util::Result<StoredSample> store_sample(const fs::path& data_dir, const fs::path
     StoredSample out;
     out.sha256 = s->sha256;
     out.size = s->bytes.size();
+    out.platform = sample_platform(s->bytes);
     out.path = stored_sample_path(data_dir, out.sha256);
     std::error_code ec;
     if (fs::exists(out.path, ec) && fs::file_size(out.path, ec) == out.size)

@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,9 @@ struct TaskOptions {
     std::optional<std::string> machine;
     std::optional<std::string> operator_script;
     std::vector<std::string> dns;
+    /// The platform the sample needs ("windows" for a PE file, "linux" for ELF and scripts;
+    /// unset: any), found when it is queued; only a machine of that platform claims it.
+    std::optional<std::string> platform;
 
     report::Json to_json() const;
     static TaskOptions from_json(const report::Json& j);
@@ -112,9 +116,11 @@ public:
     /// Claims the next pending task `machine` may run for controller `owner`: running, attempts
     /// incremented, machine set. Nothing pending for it: nullopt. `only` limits the claim to
     /// one task (submit runs the task it queued). Without `honour_avoid` a task that failed on
-    /// `machine` is taken all the same (no other machine is left to try it).
+    /// `machine` is taken all the same (no other machine is left to try it). Only tasks for
+    /// `platform` (the machine's) or for any platform are claimed.
     util::Result<std::optional<TaskRecord>> claim(const std::string& owner,
                                                   const std::string& machine,
+                                                  const std::string& platform,
                                                   std::optional<std::int64_t> only = {},
                                                   bool honour_avoid = true);
 
@@ -138,9 +144,11 @@ public:
     /// Takes over a task a dead controller held (owner `from`), atomically: false when another
     /// controller got it first.
     util::Result<bool> take_over(std::int64_t id, const std::string& from, const std::string& to);
-    /// Fails every pending task: no machine can run them (the reason says why).
+    /// Fails the pending tasks of `ids`: no machine can run them (the reason says why). With
+    /// `platform`, only those that need it.
     util::Result<std::int64_t> fail_pending(const std::vector<std::int64_t>& ids,
-                                            const std::string& why);
+                                            const std::string& why,
+                                            const std::string& platform = {});
 
     util::Result<std::optional<TaskRecord>> get(std::int64_t id);
     /// The tasks of `ids` that exist.
@@ -195,7 +203,13 @@ struct StoredSample {
     std::string sha256;
     std::filesystem::path path;  ///< in the content store
     std::uint64_t size = 0;
+    std::string platform;  ///< sample_platform() of its bytes
 };
+
+/// The platform a sample needs, from its first bytes: "windows" for a PE file (MZ with a PE
+/// header where e_lfanew points), "linux" for ELF and for "#!" scripts, "" for anything else
+/// (a document, a script without interpreter line: any machine may try it).
+std::string sample_platform(std::span<const std::uint8_t> head);
 util::Result<StoredSample> store_sample(const std::filesystem::path& data_dir,
                                         const std::filesystem::path& sample);
 std::filesystem::path stored_sample_path(const std::filesystem::path& data_dir,

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
 #ifdef BOTSCOPE_E2E_TWO_GUESTS
     guests.emplace_back(e2e::kDomain2, e2e::secret_file2());
 #endif
+#ifdef BOTSCOPE_E2E_WINDOWS
+    guests.emplace_back("botscope-wineguest", "/var/lib/botscope/wineguest/agent.secret");
+#endif
     std::string missing;
     auto hv = machinery::Hypervisor::connect("qemu:///system");
     if (!hv)

@@ -104,15 +104,20 @@ interface = vnet-w7
     CHECK(c.machine("nope") == nullptr);
 }
 
-TEST_CASE("a file without machines keeps the bundled test guests, the pool of two") {
+TEST_CASE("a file without machines keeps the bundled test machines: two Linux, one Windows") {
     TempIni f("[botscope]\ntimeout = 5\n");
     auto r = read_config_file(f.path);
     REQUIRE(r.ok());
-    REQUIRE(r->machines.size() == 2);
+    REQUIRE(r->machines.size() == 3);
     CHECK(r->machines[0].domain == "botscope-testguest");
     CHECK(r->machines[0].ip == "10.66.0.10");
+    CHECK(r->machines[0].platform == "linux");
     CHECK(r->machines[1].domain == "botscope-testguest2");
     CHECK(r->machines[1].ip == "10.66.0.11");
+    CHECK(r->machines[2].domain == "botscope-wineguest");
+    CHECK(r->machines[2].ip == "10.66.0.20");
+    CHECK(r->machines[2].platform == "windows");
+    CHECK(r->fakenet.sandbox.guests.size() == 3);
     CHECK(r->fakenet.sandbox.is_guest(fakenet::parse_ipv4("10.66.0.11").value()));
     CHECK(r->timeout.count() == 5);
     // botscope's own rules: signatures/static and signatures/network of the source tree.
@@ -294,7 +299,7 @@ TEST_CASE("[store]: the queue's engine, every key checked") {
     CHECK(r->store.user == "bs");
     CHECK(r->max_attempts == 3);
     // [store] is not a machine.
-    CHECK(r->machines.size() == 2);
+    CHECK(r->machines.size() == 3);
     auto defaults = read("[botscope]\ntimeout = 5\n");
     REQUIRE(defaults.ok());
     CHECK(defaults->store.driver == "sqlite");

@@ -885,8 +885,8 @@ TEST_CASE("recovery: a dead controller's run is queued again and its analysis do
     as_dead_controller([&] {
         auto s = TaskStore::open(p.config, "dead");
         std::string me = new_controller_id();
-        return s && s->register_controller(me) && s->claim(me, "A", ids[0]).ok() &&
-               s->claim(me, "A", ids[1]).ok() && s->to_analysing(ids[1], me).ok();
+        return s && s->register_controller(me) && s->claim(me, "A", "linux", ids[0]).ok() &&
+               s->claim(me, "A", "linux", ids[1]).ok() && s->to_analysing(ids[1], me).ok();
     });
     auto agents = agents_per_machine(p);
     auto dir1 = make_task_dir(p.config.data_dir, std::to_string(ids[0]));

@@ -15,6 +15,9 @@
 #include <set>
 #include <thread>
 
+#include <QSqlDatabase>
+#include <QSqlQuery>
+
 #include "support/pg_server.h"
 #include "support/required.h"
 #include "support/temp_dir.h"
@@ -73,21 +76,21 @@ void store_cases(const Config& config) {
         auto high = s.enqueue(fake_sha(11), "/high", {}, 5, false);
         auto for_b = s.enqueue(fake_sha(12), "/for-b", on_b, 9, false);
         REQUIRE((low.ok() && high.ok() && for_b.ok()));
-        auto c1 = s.claim("me", "A");
+        auto c1 = s.claim("me", "A", "linux");
         REQUIRE(c1.ok());
         REQUIRE(c1->has_value());
         CHECK((*c1.value()).id == high->id);
         CHECK((*c1.value()).state == TaskState::running);
         CHECK((*c1.value()).attempts == 1);
         CHECK((*c1.value()).machine == "A");
-        auto c2 = s.claim("me", "A");
+        auto c2 = s.claim("me", "A", "linux");
         REQUIRE(c2.ok());
         REQUIRE(c2->has_value());
         CHECK((*c2.value()).id == low->id);
-        auto c3 = s.claim("me", "A");
+        auto c3 = s.claim("me", "A", "linux");
         REQUIRE(c3.ok());
         CHECK_FALSE(c3->has_value());
-        auto c4 = s.claim("me", "B");
+        auto c4 = s.claim("me", "B", "linux");
         REQUIRE(c4.ok());
         REQUIRE(c4->has_value());
         CHECK((*c4.value()).id == for_b->id);
@@ -98,7 +101,7 @@ void store_cases(const Config& config) {
         auto s = open_store(config);
         auto q = s.enqueue(fake_sha(20), "/x", {}, 0, false);
         REQUIRE(q.ok());
-        auto c = s.claim("owner-1", "A");
+        auto c = s.claim("owner-1", "A", "linux");
         REQUIRE((c.ok() && c->has_value()));
         REQUIRE(s.set_stage(q->id, "owner-1", "revert").ok());
         CHECK(s.get(q->id).value()->stage == "revert");
@@ -118,16 +121,16 @@ void store_cases(const Config& config) {
         auto s = open_store(config);
         auto q = s.enqueue(fake_sha(30), "/y", {}, 0, false);
         REQUIRE(q.ok());
-        REQUIRE(s.claim("o", "A").value().has_value());
+        REQUIRE(s.claim("o", "A", "linux").value().has_value());
         auto r1 = s.requeue(q->id, "o", "A", 2, "A failed at revert");
         REQUIRE_MESSAGE(r1.ok(), r1.error().text());
         CHECK(r1.value() == TaskState::pending);
         // A no longer gets it (unless no other machine is left to try it); B does.
-        CHECK_FALSE(s.claim("o", "A").value().has_value());
-        auto last_resort = s.claim("o", "A", {}, false);
+        CHECK_FALSE(s.claim("o", "A", "linux").value().has_value());
+        auto last_resort = s.claim("o", "A", "linux", {}, false);
         REQUIRE((last_resort.ok() && last_resort->has_value()));
         REQUIRE(s.requeue(q->id, "o", "A", 3, "A failed at revert", true).ok());
-        auto b = s.claim("o", "B");
+        auto b = s.claim("o", "B", "linux");
         REQUIRE((b.ok() && b->has_value()));
         CHECK((*b.value()).attempts == 2);
         // A run stopped by the user is not counted...
@@ -136,7 +139,7 @@ void store_cases(const Config& config) {
         CHECK(r2.value() == TaskState::pending);
         CHECK(s.get(q->id).value()->attempts == 1);
         // ...a lost one is, and the second is the last.
-        REQUIRE(s.claim("o", "A").value().has_value());
+        REQUIRE(s.claim("o", "A", "linux").value().has_value());
         auto r3 = s.requeue(q->id, "o", "", 2, "interrupted");
         REQUIRE(r3.ok());
         CHECK(r3.value() == TaskState::failed);
@@ -161,7 +164,7 @@ void store_cases(const Config& config) {
                     return;
                 }
                 for (;;) {
-                    auto c = s->claim("w" + std::to_string(w), "M" + std::to_string(w));
+                    auto c = s->claim("w" + std::to_string(w), "M" + std::to_string(w), "linux");
                     if (!c) {
                         ++errors;
                         return;
@@ -186,7 +189,7 @@ void store_cases(const Config& config) {
         auto q1 = s.enqueue(fake_sha(40), "/a", {}, 0, false);
         auto q2 = s.enqueue(fake_sha(41), "/b", {}, 0, false);
         REQUIRE((q1.ok() && q2.ok()));
-        REQUIRE(s.claim(live, "B", q2->id).value().has_value());
+        REQUIRE(s.claim(live, "B", "linux", q2->id).value().has_value());
         // A controller in a process of its own claims the first task, then dies without a
         // word, as under kill -9.
         pid_t child = ::fork();
@@ -195,7 +198,7 @@ void store_cases(const Config& config) {
             {
                 auto c = TaskStore::open(config, "child");
                 std::string id = c ? new_controller_id() : "";
-                if (c && c->register_controller(id) && c->claim(id, "A", q1->id).ok() &&
+                if (c && c->register_controller(id) && c->claim(id, "A", "linux", q1->id).ok() &&
                     c->to_analysing(q1->id, id))
                     rc = 0;
             }
@@ -225,6 +228,34 @@ void store_cases(const Config& config) {
         CHECK(s.orphans(std::chrono::seconds(3600)).value().empty());
     }
 
+    SUBCASE("a sample that needs a platform waits for a machine of it; the rest go anywhere") {
+        auto s = open_store(config);
+        TaskOptions pe;
+        pe.platform = "windows";
+        auto exe = s.enqueue(fake_sha(20), "/bot.exe", pe, 9, false);
+        auto any = s.enqueue(fake_sha(21), "/notes.txt", {}, 0, false);
+        REQUIRE((exe.ok() && any.ok()));
+        auto on_linux = s.claim("o", "L", "linux");
+        REQUIRE(on_linux.ok());
+        REQUIRE(on_linux->has_value());
+        CHECK(on_linux->value().id == any->id);  // the PE file's higher priority does not matter
+        CHECK_FALSE(s.claim("o", "L", "linux").value().has_value());
+        auto on_windows = s.claim("o", "W", "windows");
+        REQUIRE(on_windows.ok());
+        REQUIRE(on_windows->has_value());
+        CHECK(on_windows->value().id == exe->id);
+        CHECK(on_windows->value().options.platform == std::optional<std::string>("windows"));
+        // No Windows machine left: only the tasks that need one fail.
+        auto exe2 = s.enqueue(fake_sha(22), "/bot2.exe", pe, 0, false);
+        auto elf = s.enqueue(fake_sha(23), "/bot.elf", {}, 0, false);
+        REQUIRE((exe2.ok() && elf.ok()));
+        auto failed = s.fail_pending({exe2->id, elf->id}, "no windows machine", "windows");
+        REQUIRE(failed.ok());
+        CHECK(failed.value() == 1);
+        CHECK(s.get(exe2->id).value()->state == TaskState::failed);
+        CHECK(s.get(elf->id).value()->state == TaskState::pending);
+    }
+
     SUBCASE("get_many reads the tasks asked for, in chunks") {
         auto s = open_store(config);
         std::vector<std::int64_t> ids;
@@ -247,6 +278,67 @@ TEST_CASE("task store on SQLite") {
     Config config;
     config.data_dir = tmp.path / "data";
     store_cases(config);
+}
+
+TEST_CASE("task store on SQLite: a store made before tasks had a platform gets the column") {
+    testing::TempDir tmp("botscope-store");
+    Config config;
+    config.data_dir = tmp.path / "data";
+    fs::create_directories(config.data_dir);
+    {
+        // The schema of the first release of the queue, with one task waiting in it.
+        QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", "old-store");
+        db.setDatabaseName(QString::fromStdString((config.data_dir / "tasks.db").string()));
+        REQUIRE(db.open());
+        QSqlQuery q(db);
+        REQUIRE(
+            q.exec("CREATE TABLE tasks (id INTEGER PRIMARY KEY AUTOINCREMENT, sha256 TEXT NOT "
+                   "NULL, dedup TEXT UNIQUE, sample_path TEXT NOT NULL, options TEXT NOT "
+                   "NULL, want TEXT, priority INTEGER NOT NULL DEFAULT 0, state TEXT NOT "
+                   "NULL, attempts INTEGER NOT NULL DEFAULT 0, machine TEXT, avoid TEXT, "
+                   "owner TEXT, stage TEXT, error TEXT, queued BIGINT NOT NULL, started "
+                   "BIGINT, finished BIGINT, timings TEXT)"));
+        REQUIRE(
+            q.exec("INSERT INTO tasks (sha256, sample_path, options, state, queued) VALUES "
+                   "('" +
+                   QString::fromStdString(fake_sha(1)) + "', '/old', '{}', 'pending', 1)"));
+        db.close();
+    }
+    QSqlDatabase::removeDatabase("old-store");
+    auto s = open_store(config);
+    auto claimed = s.claim("o", "W", "windows");
+    REQUIRE_MESSAGE(claimed.ok(), claimed.error().text());
+    REQUIRE(claimed->has_value());
+    CHECK(claimed->value().sample_path == "/old");
+    TaskOptions pe;
+    pe.platform = "windows";
+    REQUIRE(s.enqueue(fake_sha(2), "/new.exe", pe, 0, false).ok());
+    CHECK_FALSE(s.claim("o", "L", "linux").value().has_value());
+}
+
+TEST_CASE("sample_platform: PE, ELF and scripts by their first bytes, anything else anywhere") {
+    auto of = [](std::string bytes) {
+        return sample_platform(
+            std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    };
+    std::string pe(0x80, '\0');
+    pe[0] = 'M';
+    pe[1] = 'Z';
+    pe[0x3c] = 0x40;
+    pe.replace(0x40, 4, std::string("PE\0\0", 4));
+    CHECK(of(pe) == "windows");
+    std::string dos_only = pe;
+    dos_only[0x40] = 'X';
+    CHECK(of(dos_only) == "");  // an MZ header alone is a DOS program or a document
+    std::string far = pe;
+    far[0x3d] = 0x7f;  // e_lfanew past the bytes read
+    CHECK(of(far) == "");
+    CHECK(of("MZ") == "");
+    CHECK(of("\x7f"
+             "ELF\x02\x01\x01") == "linux");
+    CHECK(of("#!/bin/sh\necho hi\n") == "linux");
+    CHECK(of("%PDF-1.4") == "");
+    CHECK(of("") == "");
 }
 
 TEST_CASE("task store on SQLite: numbering continues after the folders of earlier tasks") {
