@@ -150,6 +150,14 @@ Backends real_backends() {
     return b;
 }
 
+std::string agent_capture_filter(const Machine& m) {
+    if (m.transport.rfind("tcp:", 0) != 0)
+        return {};
+    auto colon = m.transport.rfind(':');
+    return "not (host " + m.transport.substr(4, colon - 4) + " and tcp port " +
+           m.transport.substr(colon + 1) + ")";
+}
+
 std::string platform_refusal(const Config& config, const std::vector<std::string>& names,
                              const std::string& platform) {
     if (platform.empty())
@@ -369,6 +377,7 @@ private:
                     warnings_.push_back(r.error().message);
             capture::Options co;
             co.max_bytes = config_.capture_max_bytes;
+            co.filter = agent_capture_filter(m_);
             auto c = capture::LiveCapture::start(interface_, dir_ / "dump.pcap", co);
             if (!c)
                 fail("capture", {"capture", c.error().message});

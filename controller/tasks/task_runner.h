@@ -162,6 +162,11 @@ util::Result<util::Done> set_aside_attempt(const std::filesystem::path& data_dir
 /// name, which the guest's file system might read differently.
 std::string guest_sample_name(const std::filesystem::path& sample, const std::string& platform);
 
+/// The capture's BPF filter for machine `m`: on the TCP transport the agent's connection
+/// (its address and port) is left out, so that none of it is taken for the sample's traffic
+/// (the sample's own connections to that port are lost with it); empty on virtio.
+std::string agent_capture_filter(const Machine& m);
+
 /// Why no machine of `names` (all configured ones when empty) can run a sample of `platform`
 /// (sample_platform()); empty when one can, or when the sample needs no platform.
 std::string platform_refusal(const Config& config, const std::vector<std::string>& names,

@@ -165,8 +165,7 @@ struct Agent::Session {
                                       proto::err::kTooLarge, "response header over the limit"));
         auto prefix = proto::encode_prefix(static_cast<std::uint32_t>(h.size()),
                                            static_cast<std::uint32_t>(body.size()));
-        std::span<const std::uint8_t> hb{reinterpret_cast<const std::uint8_t*>(h.data()),
-                                         h.size()};
+        std::span<const std::uint8_t> hb{reinterpret_cast<const std::uint8_t*>(h.data()), h.size()};
         Deadline d = Clock::now() + std::chrono::seconds(60);
         if (stream.write_all(prefix.data(), prefix.size(), d) != Io::kOk)
             return false;
@@ -208,21 +207,45 @@ int Agent::serve(Listener& listener) {
             run_session(*stream);
             continue;
         }
-        // Sockets: each connection gets its own thread so that a process in the guest that
-        // connects and stalls cannot keep the controller out; a bounded number at a time.
-        if (sessions_.load() >= 8) {
-            log("refusing " + stream->peer() + ": too many sessions");
+        // Sockets: a process in the guest can connect too. Only the controller's address is
+        // served when it is known (--allow); each connection gets its own thread, and when
+        // every slot is taken the oldest connection that has not authenticated is ended, so
+        // connections held open without a word cannot keep the controller out for the
+        // authentication deadline.
+        const std::string from = stream->address();
+        if (!config_.allow.empty() &&
+            std::find(config_.allow.begin(), config_.allow.end(), from) == config_.allow.end()) {
+            log("refusing a connection from " + (from.empty() ? "an unknown address" : from) +
+                ": not an --allow address");
             continue;
         }
-        ++sessions_;
-        std::thread([this, s = std::move(stream)]() mutable {
-            run_session(*s);
-            --sessions_;
+        auto slot = std::make_shared<Slot>();
+        slot->stream = stream.get();
+        {
+            std::lock_guard lock(slots_mu_);
+            if (slots_.size() >= kMaxSessions) {
+                auto idle = std::find_if(slots_.begin(), slots_.end(),
+                                         [](const auto& s) { return !s->authed.load(); });
+                if (idle == slots_.end()) {
+                    log("refusing " + from + ": every session is in use");
+                    continue;
+                }
+                log("ending the oldest unauthenticated session for a connection from " + from);
+                (*idle)->stream->abort();
+                slots_.erase(idle);
+            }
+            slots_.push_back(slot);
+        }
+        std::thread([this, slot, s = std::move(stream)]() mutable {
+            run_session(*s, &slot->authed);
+            std::lock_guard lock(slots_mu_);
+            slots_.remove(slot);
+            slot->stream = nullptr;
         }).detach();
     }
 }
 
-void Agent::run_session(Stream& stream) {
+void Agent::run_session(Stream& stream, std::atomic<bool>* authed_flag) {
     struct Finish {
         Stream& st;
         ~Finish() { st.finish(); }
@@ -232,6 +255,8 @@ void Agent::run_session(Stream& stream) {
         Clock::now() + std::chrono::milliseconds(config_.auth_timeout_ms);
     for (;;) {
         const bool authed = s.state == Session::State::kAuthed;
+        if (authed && authed_flag)
+            authed_flag->store(true);
         Deadline wait = authed ? Clock::now() + std::chrono::milliseconds(config_.idle_timeout_ms)
                                : auth_deadline;
         std::array<std::uint8_t, proto::kPrefixSize> pre{};
@@ -528,9 +553,9 @@ json Agent::op_put(Session& s, const json& req, std::uint32_t body_len,
     if (Trailer t = check_trailer(s.stream, d, mac); t != Trailer::kOk) {
         fs::remove(tmp, ec);
         close = true;
-        return t == Trailer::kBad ? bad_mac(op)
-                                  : proto::error_response(op, proto::err::kTimeout,
-                                                          "file content not received");
+        return t == Trailer::kBad
+                   ? bad_mac(op)
+                   : proto::error_response(op, proto::err::kTimeout, "file content not received");
     }
     if (!write_ok) {
         fs::remove(tmp, ec);

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <list>
 #include <map>
-#include <optional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -37,6 +39,8 @@ struct Config {
     int frame_timeout_ms = 30'000;  // first byte of a frame to its last byte
     int idle_timeout_ms = 3'600'000;
     int poll_ms = 100;  // process watch interval
+    /// TCP: the only peer addresses served (the controller's); empty serves any.
+    std::vector<std::string> allow;
 };
 
 class Agent {
@@ -48,8 +52,9 @@ public:
 
     /// Serves streams from the listener until it fails.
     int serve(Listener& listener);
-    /// Runs one session on a stream until it ends (used by serve and by tests).
-    void run_session(Stream& stream);
+    /// Runs one session on a stream until it ends (used by serve and by tests). `authed` is set
+    /// once the peer has authenticated.
+    void run_session(Stream& stream, std::atomic<bool>* authed = nullptr);
 
 private:
     struct Session;
@@ -66,8 +71,7 @@ private:
     // One request: the header is parsed, the body (body_len bytes) still unread on the stream.
     // `mac`: the request's MAC in progress (put feeds its body to it and checks it).
     nlohmann::json dispatch(Session& s, const nlohmann::json& req, std::uint32_t body_len,
-                            std::string_view op, std::optional<proto::FrameMac>& mac,
-                            bool& close);
+                            std::string_view op, std::optional<proto::FrameMac>& mac, bool& close);
 
     nlohmann::json op_hello();
     nlohmann::json op_put(Session& s, const nlohmann::json& req, std::uint32_t body_len,
@@ -117,7 +121,15 @@ private:
     bool dropped_truncated_ = false;
 
     std::atomic<bool> stop_{false};
-    std::atomic<int> sessions_{0};
+    // The concurrent sessions (sockets), oldest first: at most kMaxSessions, and the oldest that
+    // has not authenticated gives way to a new connection.
+    struct Slot {
+        Stream* stream;
+        std::atomic<bool> authed{false};
+    };
+    static constexpr std::size_t kMaxSessions = 8;
+    std::mutex slots_mu_;
+    std::list<std::shared_ptr<Slot>> slots_;
     std::thread watcher_;
 };
 

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  --virtio NAME        the virtio-serial port with this name (Windows: or the port's\n"
     "                       path, opened as a plain device: Z:\\dev\\vport1p1 under Wine)\n"
     "  --tcp ADDR:PORT      TCP listener (fallback for guests without virtio; port 0 = any)\n"
+    "  --allow ADDR         TCP: serve only this peer address, the controller's (repeatable)\n"
     "  --unix PATH          unix socket listener (Linux; tests)\n"
     "options:\n"
     "  --watch DIR          report files created/changed under DIR (repeatable; default: the\n"
@@ -90,6 +91,8 @@ int main(int argc, char** argv) {
             ok = parse_ms(value(), config.idle_timeout_ms);
         else if (a == "--poll")
             ok = parse_ms(value(), config.poll_ms);
+        else if (a == "--allow")
+            config.allow.emplace_back(value());
         else if (a == "-h" || a == "--help") {
             std::fputs(kUsage, stdout);
             return 0;

@@ -27,6 +27,11 @@ public:
     virtual void finish() {}
     /// A description for the log ("tcp 127.0.0.1:40000", "virtio /dev/vport0p1").
     virtual std::string peer() const = 0;
+    /// The peer's numeric address (a connected socket: "10.66.0.1", "::1"); empty otherwise.
+    virtual std::string address() const { return {}; }
+    /// Ends the session from another thread: its reads and writes fail from now on. The stream
+    /// stays valid until its owner destroys it.
+    virtual void abort() {}
 };
 
 /// Hands out streams: accepted connections, or the serial port (re)opened.

@@ -2,6 +2,7 @@
 // written with poll() against the caller's deadline.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -50,7 +51,8 @@ private:
 
 class FdStream : public Stream {
 public:
-    FdStream(Fd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {
+    FdStream(Fd fd, std::string peer, std::string address = {})
+        : fd_(std::move(fd)), peer_(std::move(peer)), address_(std::move(address)) {
         int fl = fcntl(fd_.get(), F_GETFL);
         fcntl(fd_.get(), F_SETFL, fl | O_NONBLOCK);
     }
@@ -94,6 +96,8 @@ public:
     }
 
     std::string peer() const override { return peer_; }
+    std::string address() const override { return address_; }
+    void abort() override { ::shutdown(fd_.get(), SHUT_RDWR); }
 
     void finish() override {
         ::shutdown(fd_.get(), SHUT_WR);
@@ -128,7 +132,7 @@ private:
     }
 
     Fd fd_;
-    std::string peer_;
+    std::string peer_, address_;
 };
 
 class SocketListener : public Listener {
@@ -137,7 +141,10 @@ public:
 
     std::unique_ptr<Stream> next(std::string& error) override {
         for (;;) {
-            int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+            sockaddr_storage from{};
+            socklen_t from_len = sizeof from;
+            int c =
+                ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_CLOEXEC);
             if (c < 0) {
                 if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
                     continue;
@@ -146,7 +153,12 @@ public:
             }
             int one = 1;
             setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            return std::make_unique<FdStream>(Fd(c), where_);
+            char host[NI_MAXHOST] = {};
+            if ((from.ss_family != AF_INET && from.ss_family != AF_INET6) ||
+                getnameinfo(reinterpret_cast<sockaddr*>(&from), from_len, host, sizeof host,
+                            nullptr, 0, NI_NUMERICHOST) != 0)
+                host[0] = '\0';
+            return std::make_unique<FdStream>(Fd(c), where_, host);
         }
     }
     bool concurrent() const override { return true; }

@@ -83,7 +83,8 @@ bool parse_addr_port(const std::string& s, sockaddr_storage& ss, int& len, int& 
 
 class SocketStream : public Stream {
 public:
-    SocketStream(SOCKET s, std::string peer) : s_(s), peer_(std::move(peer)) {
+    SocketStream(SOCKET s, std::string peer, std::string address)
+        : s_(s), peer_(std::move(peer)), address_(std::move(address)) {
         u_long nb = 1;
         ioctlsocket(s_, FIONBIO, &nb);
     }
@@ -138,6 +139,8 @@ public:
     }
 
     std::string peer() const override { return peer_; }
+    std::string address() const override { return address_; }
+    void abort() override { shutdown(s_, SD_BOTH); }
 
 private:
     Io wait(bool for_read, Deadline d) {
@@ -161,7 +164,7 @@ private:
     }
 
     SOCKET s_;
-    std::string peer_;
+    std::string peer_, address_;
 };
 
 class TcpListener : public Listener {
@@ -173,7 +176,9 @@ public:
 
     std::unique_ptr<Stream> next(std::string& error) override {
         for (;;) {
-            SOCKET c = accept(s_, nullptr, nullptr);
+            sockaddr_storage from{};
+            int from_len = sizeof from;
+            SOCKET c = accept(s_, reinterpret_cast<sockaddr*>(&from), &from_len);
             if (c == INVALID_SOCKET) {
                 int e = WSAGetLastError();
                 if (e == WSAECONNRESET || e == WSAEINTR || e == WSAEMFILE)
@@ -186,7 +191,12 @@ public:
             BOOL one = TRUE;
             setsockopt(c, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one),
                        sizeof one);
-            return std::make_unique<SocketStream>(c, where_);
+            char host[NI_MAXHOST] = {};
+            if ((from.ss_family != AF_INET && from.ss_family != AF_INET6) ||
+                getnameinfo(reinterpret_cast<sockaddr*>(&from), from_len, host, sizeof host,
+                            nullptr, 0, NI_NUMERICHOST) != 0)
+                host[0] = '\0';
+            return std::make_unique<SocketStream>(c, where_, host);
         }
     }
     bool concurrent() const override { return true; }

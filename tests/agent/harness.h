@@ -46,6 +46,7 @@ public:
     AgentProcess& operator=(const AgentProcess&) = delete;
 
     bool running() const { return port_ != 0 || !unix_path_.empty(); }
+    std::uint16_t port() const { return port_; }  ///< TCP: on 127.0.0.1
     const std::string& startup_error() const { return error_; }
     Transport transport() const { return transport_; }
 

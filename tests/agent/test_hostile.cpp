@@ -273,6 +273,66 @@ TEST_CASE("nothing without authentication") {
     }
 }
 
+TEST_CASE("connections held open without a word cannot keep the controller out") {
+    for (auto& a : Shared::get().agents) {
+        std::string transport = name_of(a->transport());
+        CAPTURE(transport);
+        // More than the agent's eight sessions, none saying anything: a process in the guest
+        // that connects to the agent's port and waits, as a sample can on the TCP transport.
+        std::vector<Client> squatters;
+        for (int i = 0; i < 12; ++i) {
+            auto c = a->open();
+            REQUIRE(c.ok());
+            squatters.push_back(std::move(c.value()));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all accepted
+        // The controller gets in at once, not after the 3 s authentication deadline.
+        const auto t0 = std::chrono::steady_clock::now();
+        auto c = a->connect(quick());
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        REQUIRE_MESSAGE(c.ok(), c.error().text());
+        CHECK(took < 2.0);
+        CHECK(c->hello().ok());
+        // Its session is not ended by the next connections that arrive.
+        std::vector<Client> more;
+        for (int i = 0; i < 10; ++i)
+            if (auto m = a->open(); m.ok())
+                more.push_back(std::move(m.value()));
+        CHECK(c->hello().ok());
+        CHECK(a->alive());
+    }
+}
+
+TEST_CASE("--allow: the agent serves the controller's address and closes every other") {
+    auto& shared = Shared::get();
+    AgentProcess a(shared.scratch, Transport::kTcp, {"--allow", "127.0.0.2"});
+    REQUIRE_MESSAGE(a.running(), a.startup_error());
+    // From 127.0.0.1, the address a process inside the guest would have: closed unanswered.
+    auto refused = a.connect(quick());
+    CHECK_FALSE(refused.ok());
+    // From 127.0.0.2: the handshake is answered.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in me{};
+    me.sin_family = AF_INET;
+    me.sin_addr.s_addr = htonl(0x7f000002);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&me), sizeof me) == 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(a.port());
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+    auto hello = frame(R"({"op":"auth1","version":2,"nonce":")" + std::string(64, 'a') + "\"}");
+    REQUIRE(::send(fd, hello.data(), hello.size(), 0) == static_cast<ssize_t>(hello.size()));
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[64];
+    CHECK(::recv(fd, buf, sizeof buf, 0) > 0);
+    ::close(fd);
+    CHECK(a.alive());
+}
+
 TEST_CASE("oversize, truncated and malformed frames") {
     for (auto& a : Shared::get().agents) {
         std::string transport = name_of(a->transport());
@@ -454,15 +514,18 @@ TEST_CASE("the client against a fake or hostile agent") {
         CHECK(c->hello().error().code == "closed");
     }
     SUBCASE("invalid JSON and wrong types") {
-        FakeAgent fake(authed_then(
-            secret, [](int fd, proto::FrameSigner& tx) { send_all(fd, sign(tx, frame("{\"ok\":tru"))); }));
+        FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
+            send_all(fd, sign(tx, frame("{\"ok\":tru")));
+        }));
         auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
         REQUIRE(c.ok());
         CHECK(c->hello().error().code == "bad_json");
     }
     SUBCASE("fields of the wrong type are ignored, not thrown on") {
         FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner& tx) {
-            send_all(fd, sign(tx, frame(R"({"op":"hello","ok":true,"os":7,"time_ms":"x","version":[1]})")));
+            send_all(
+                fd,
+                sign(tx, frame(R"({"op":"hello","ok":true,"os":7,"time_ms":"x","version":[1]})")));
         }));
         auto c = Client::connect_tcp("127.0.0.1", fake.port, secret, quick());
         REQUIRE(c.ok());
@@ -488,7 +551,9 @@ TEST_CASE("the client against a fake or hostile agent") {
         auto& sh = Shared::get();
         FakeAgent fake(authed_then(secret, [](int fd, proto::FrameSigner&) {
             // Right in every field, but from a peer that did not do the handshake.
-            json h{{"op", "fetch"}, {"ok", true}, {"size", 4},
+            json h{{"op", "fetch"},
+                   {"ok", true},
+                   {"size", 4},
                    {"sha256", proto::to_hex(proto::sha256(bytes("evil")))}};
             auto f = frame(proto::dump_header(h), "evil");
             f.resize(f.size() + proto::kMacSize, 0);

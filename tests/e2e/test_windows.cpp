@@ -151,6 +151,41 @@ TEST_CASE("windows: a PE sample's processes, dropped copy, Run key, listener and
     }
 }
 
+TEST_CASE("windows over TCP: the agent's connection is not captured; a sample cannot lock it out") {
+    // The machine's second agent listens on TCP 8477 for the controller's address only
+    // (vm-templates/wineguest); the sample connects to it from inside the guest, 32 times, and
+    // holds on to what stays open, while the controller needs a new session to collect.
+    WinBox box("timeout = 8", "transport = tcp:10.66.0.20:8477");
+    const char* squat = std::getenv("BOTSCOPE_WINSQUAT");
+    REQUIRE_MESSAGE(squat, "BOTSCOPE_WINSQUAT names winsquat.exe (set by ctest)");
+    Run r = botscope(box.with({"submit", squat, "--json"}));
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    json rep = parse_json(r);
+    const json& task = rep["task"];
+    CHECK(task["status"] == "completed");
+    const fs::path dir = box.data / "tasks" / task["id"].get<std::string>();
+
+    // What the sample saw: its 16 connections to the guest's address were closed at once (not
+    // the controller's address), and the 16 to loopback refused (the agent listens on the
+    // guest's address only).
+    std::string said;
+    for (const auto& f : rep["guest"]["dropped"]["files"])
+        if (f["path"] == "C:\\squat.txt" && f["stored"].is_string())
+            said = file_bytes(dir / f["stored"].get<std::string>());
+    INFO("C:\\squat.txt: " << said);
+    CHECK(said.find("targets 2 open 0 closed 16 refused 16") != std::string::npos);
+
+    // The controller's session crossed the tap, and none of it is in the capture.
+    const std::string pcap = file_bytes(dir / "dump.pcap");
+    CHECK(pcap.find("BSA1") == std::string::npos);
+    for (const auto& f : rep["network"]["flows"]["list"]) {
+        INFO(f.dump());
+        CHECK(f["resp"]["port"] != 8477);
+        CHECK(f["orig"]["port"] != 8477);
+    }
+}
+
 TEST_CASE("windows: a PE sample goes to the Windows machine; a Linux machine refuses it") {
     // The built-in pool: the PE file is claimed by the Windows machine only.
     Sandbox linux_only;
