@@ -192,14 +192,7 @@ TEST_CASE("fault: the domain destroyed mid-run fails the task; the next submissi
     Run busy;
     double destroyed_into_run = -1;  // seconds from the run's start to the domain's end
     std::thread killer([&] {
-        // task.log names each stage as it starts: wait for the run.
-        for (int i = 0; i < 1200; ++i) {
-            std::ifstream log(box.data / "tasks" / "1" / "task.log");
-            std::string text((std::istreambuf_iterator<char>(log)), {});
-            if (text.find(" run\n") != std::string::npos)
-                break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
+        wait_for_stage(box.data / "tasks" / "1", "run");
         const auto run_seen = std::chrono::steady_clock::now();
         // Another controller, with its own data directory, must not take the same VM.
         Sandbox other;

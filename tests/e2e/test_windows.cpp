@@ -210,13 +210,7 @@ TEST_CASE("windows fault: the domain destroyed mid-run fails the task; the next 
     WinBox box("timeout = 40");
     double destroyed_into_run = -1;
     std::thread killer([&] {
-        for (int i = 0; i < 1200; ++i) {
-            std::ifstream log(box.data / "tasks" / "1" / "task.log");
-            std::string text((std::istreambuf_iterator<char>(log)), {});
-            if (text.find(" run\n") != std::string::npos)
-                break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
+        wait_for_stage(box.data / "tasks" / "1", "run");
         const auto run_seen = std::chrono::steady_clock::now();
         std::this_thread::sleep_for(std::chrono::seconds(3));
         auto hv = machinery::Hypervisor::connect("qemu:///system");

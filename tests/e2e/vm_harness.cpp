@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <thread>
 
 #include "support/report_check.h"
 
@@ -55,6 +57,17 @@ nlohmann::json parse_json(const Run& r) {
     nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
     REQUIRE_FALSE(j.is_discarded());
     return j;
+}
+
+bool wait_for_stage(const fs::path& task_dir, const std::string& stage) {
+    for (int i = 0; i < 1200; ++i) {
+        std::ifstream log(task_dir / "task.log");
+        std::string text((std::istreambuf_iterator<char>(log)), {});
+        if (text.find(" " + stage + "\n") != std::string::npos)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
 }
 
 Sandbox::Sandbox(const std::string& extra_main, const std::string& extra_machine,

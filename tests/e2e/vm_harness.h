@@ -23,6 +23,10 @@ Run botscope(const std::vector<std::string>& args,
 /// The JSON a command printed; fails the test (with its output) when it is not JSON.
 nlohmann::json parse_json(const Run& r);
 
+/// Waits until the task folder's task.log names `stage` as started (each stage is logged as it
+/// starts), for up to two minutes; false when it never did.
+bool wait_for_stage(const std::filesystem::path& task_dir, const std::string& stage);
+
 /// A temporary folder holding botscope.ini and data/, removed at the end.
 struct Sandbox {
     explicit Sandbox(const std::string& extra_main = "", const std::string& extra_machine = "",
